@@ -1,0 +1,311 @@
+//! Generating the `Auditable` and `AuditedTable` impls from a validated model.
+//!
+//! Generated code names everything through `<crate>::__private` (by default
+//! `::auditlog_diesel::__private`), so it works whatever the user has in scope, and its local
+//! names start with `__audit_` so user paths given in attributes cannot be shadowed.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Error, ExprPath, Path, Visibility};
+
+use crate::ast::{self, Field, Input, Policy};
+use crate::attr::{self, Mask};
+use crate::valid;
+
+/// The impls for a struct, or every error found in its definition.
+pub(crate) fn derive(node: &DeriveInput) -> syn::Result<TokenStream> {
+    let input = Input::from_syn(node)?;
+    valid::check(&input)?;
+
+    let krate = input.crate_path();
+    let auditable = impl_auditable(&input, &krate)?;
+    let audited_table = impl_audited_table(&input, &krate);
+    Ok(quote! {
+        const _: () = {
+            #auditable
+            #audited_table
+        };
+    })
+}
+
+/// The errors, plus an `Auditable` impl whose bodies are never run, so code that uses the
+/// trait does not add errors of its own to the real ones. The stub is left out when the
+/// struct's own `#[audit(...)]` are unreadable, since its `crate` path may then be wrong.
+pub(crate) fn fallback(node: &DeriveInput, error: Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let Some(crate_path) = attr::crate_path_if_clean(&node.attrs) else {
+        return errors;
+    };
+    let krate = crate_path.unwrap_or_else(ast::default_crate_path);
+    let ident = &node.ident;
+    let (impl_generics, ty_generics, where_clause) = node.generics.split_for_impl();
+    quote! {
+        #errors
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::Auditable for #ident #ty_generics #where_clause {
+                const OBJECT_TYPE: &'static str = "";
+                const AUDITED_FIELDS: &'static [&'static str] = &[];
+
+                fn object_key(&self) -> ::std::string::String {
+                    ::core::unreachable!()
+                }
+
+                fn snapshot(
+                    &self,
+                    _: &#krate::__private::Masker,
+                ) -> #krate::__private::Snapshot {
+                    ::core::unreachable!()
+                }
+
+                fn diff(
+                    &self,
+                    _: &Self,
+                    _: &#krate::__private::Masker,
+                ) -> #krate::__private::ChangeSet {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}
+
+/// `impl Auditable for Struct`.
+fn impl_auditable(input: &Input, krate: &Path) -> syn::Result<TokenStream> {
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let object_type = input.object_type();
+    let names = input.audited_fields().map(Field::recorded_name);
+    let object_key = object_key(input, krate)?;
+    let object_repr = object_repr(input);
+    let snapshot = snapshot(input, krate);
+    let diff = diff(input, krate);
+    Ok(quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::Auditable for #ident #ty_generics #where_clause {
+            const OBJECT_TYPE: &'static str = #object_type;
+            const AUDITED_FIELDS: &'static [&'static str] = &[#(#names),*];
+
+            #object_key
+            #object_repr
+            #snapshot
+            #diff
+        }
+    })
+}
+
+/// `object_key`: one column's value as text, or the JSON array of several.
+fn object_key(input: &Input, krate: &Path) -> syn::Result<TokenStream> {
+    let key = input.primary_key()?;
+    let body = match key.as_slice() {
+        [field] => {
+            let member = field.ident;
+            quote!(#krate::__private::single_key(&self.#member))
+        }
+        fields => {
+            let members = fields.iter().map(|field| field.ident);
+            quote! {
+                #krate::__private::composite_key(&[
+                    #(#krate::__private::AuditValue::to_audit_value(&self.#members)),*
+                ])
+            }
+        }
+    };
+    Ok(quote! {
+        fn object_key(&self) -> ::std::string::String {
+            #body
+        }
+    })
+}
+
+/// `object_repr`, when `repr` or `repr_display` asks for one; else the trait's default.
+fn object_repr(input: &Input) -> Option<TokenStream> {
+    let body = if let Some(repr) = &input.attrs.repr {
+        let function = &repr.value;
+        quote!(#function(self))
+    } else {
+        let display = input.attrs.repr_display.as_ref()?;
+        quote_spanned!(display.span=> ::std::string::ToString::to_string(self))
+    };
+    Some(quote! {
+        fn object_repr(&self) -> ::core::option::Option<::std::string::String> {
+            ::core::option::Option::Some(#body)
+        }
+    })
+}
+
+/// `snapshot`: every audited field, in order.
+fn snapshot(input: &Input, krate: &Path) -> TokenStream {
+    let count = input.audited_fields().count();
+    let pushes = input.audited_fields().map(|field| {
+        let name = field.recorded_name();
+        let value = field_ref(field, quote!(self));
+        match field.policy() {
+            Policy::Function(function) => {
+                let function = mask_function(function);
+                quote! {
+                    #krate::__private::snapshot_field_with(
+                        &mut __audit_out, #name, #function, #value,
+                    );
+                }
+            }
+            Policy::Masker(mask) => {
+                let policy = policy_tokens(mask, krate);
+                quote! {
+                    #krate::__private::snapshot_field(
+                        &mut __audit_out, #name, #policy, __audit_masker, #value,
+                    );
+                }
+            }
+        }
+    });
+    quote! {
+        fn snapshot(
+            &self,
+            __audit_masker: &#krate::__private::Masker,
+        ) -> #krate::__private::Snapshot {
+            let mut __audit_out = ::std::vec::Vec::with_capacity(#count);
+            #(#pushes)*
+            #krate::__private::Snapshot(__audit_out)
+        }
+    }
+}
+
+/// `diff`: the audited fields whose values differ, in order.
+fn diff(input: &Input, krate: &Path) -> TokenStream {
+    let pushes = input.audited_fields().map(|field| {
+        let name = field.recorded_name();
+        let before = field_ref(field, quote!(self));
+        let after = field_ref(field, quote!(__audit_after));
+        match field.policy() {
+            Policy::Function(function) => {
+                let function = mask_function(function);
+                quote! {
+                    #krate::__private::diff_field_with(
+                        &mut __audit_out, #name, #function, #before, #after,
+                    );
+                }
+            }
+            Policy::Masker(mask) => {
+                let policy = policy_tokens(mask, krate);
+                quote! {
+                    #krate::__private::diff_field(
+                        &mut __audit_out, #name, #policy, __audit_masker, #before, #after,
+                    );
+                }
+            }
+        }
+    });
+    // Most updates touch a few fields, so the list grows from empty instead of reserving room
+    // for every field; an unchanged object allocates nothing.
+    quote! {
+        fn diff(
+            &self,
+            __audit_after: &Self,
+            __audit_masker: &#krate::__private::Masker,
+        ) -> #krate::__private::ChangeSet {
+            let mut __audit_out = ::std::vec::Vec::new();
+            #(#pushes)*
+            #krate::__private::ChangeSet(__audit_out)
+        }
+    }
+}
+
+/// A closure calling the `mask_with` function, so the usual deref coercions apply to its
+/// argument: a function taking `&str` masks a `String` field.
+fn mask_function(function: &ExprPath) -> TokenStream {
+    quote_spanned!(function.span()=> |__audit_value| #function(__audit_value))
+}
+
+/// `&<owner>.field`, spanned at the field's type so a type that cannot be recorded is
+/// reported there.
+fn field_ref(field: &Field, owner: TokenStream) -> TokenStream {
+    let member = field.ident;
+    quote_spanned!(field.ty.span()=> &#owner.#member)
+}
+
+/// The `Policy` value the masker applies: `Plain`, or `Mask` of a kind.
+fn policy_tokens(mask: Option<Mask>, krate: &Path) -> TokenStream {
+    let kind = match mask {
+        None => return quote!(#krate::__private::Policy::Plain),
+        Some(Mask::Redact) => quote!(Redact),
+        Some(Mask::Last4) => quote!(Last4),
+    };
+    quote!(#krate::__private::Policy::Mask(#krate::__private::MaskKind::#kind))
+}
+
+/// `impl AuditedTable for <table_name>::table`, for a `pub`, non-generic struct with
+/// `#[diesel(table_name = ...)]`.
+///
+/// Diesel's table types are `pub`, and Rust rejects a less visible type as the `Model` of a
+/// `pub` type's impl (E0446), so a struct that is not `pub` gets no impl rather than an error
+/// it could not fix; neither does a generic struct, which has no single model type.
+fn impl_audited_table(input: &Input, krate: &Path) -> Option<TokenStream> {
+    let table = input.attrs.diesel_table.as_ref()?;
+    if !matches!(input.vis, Visibility::Public(_)) || !input.generics.params.is_empty() {
+        return None;
+    }
+    let ident = input.ident;
+    Some(quote! {
+        #[automatically_derived]
+        impl #krate::__private::AuditedTable for #table::table {
+            type Model = #ident;
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn expand(node: DeriveInput) -> String {
+        derive(&node).unwrap().to_string()
+    }
+
+    #[test]
+    fn excluded_fields_never_reach_the_generated_code() {
+        let code = expand(parse_quote! {
+            struct Account {
+                id: i64,
+                #[audit(exclude)]
+                password_hash: String,
+            }
+        });
+        assert!(!code.contains("password_hash"), "{code}");
+    }
+
+    #[test]
+    fn crate_path_replaces_the_default_everywhere() {
+        let code = expand(parse_quote! {
+            #[audit(crate = "my_app::audit")]
+            #[diesel(table_name = schema::accounts)]
+            pub struct Account {
+                id: i64,
+                #[audit(mask)]
+                token: String,
+                #[audit(mask_with = "masks::email")]
+                email: String,
+            }
+        });
+        assert!(!code.contains("auditlog_diesel"), "{code}");
+        assert!(code.contains("my_app :: audit :: __private :: AuditedTable"), "{code}");
+    }
+
+    #[test]
+    fn errors_come_with_a_stub_impl_only_when_the_crate_path_is_known() {
+        let clean: DeriveInput = parse_quote!(struct Account { #[audit(bogus)] id: i64 });
+        let error = derive(&clean).unwrap_err();
+        let code = fallback(&clean, error).to_string();
+        assert!(code.contains("compile_error"), "{code}");
+        assert!(code.contains("Auditable for Account"), "{code}");
+
+        let unclear: DeriveInput = parse_quote!(#[audit(crate = 5)] struct Account { id: i64 });
+        let error = derive(&unclear).unwrap_err();
+        let code = fallback(&unclear, error).to_string();
+        assert!(code.contains("compile_error"), "{code}");
+        assert!(!code.contains("Auditable for Account"), "{code}");
+    }
+}

@@ -1,0 +1,29 @@
+-- The audit log (auditlog-diesel). Append-only by convention; no foreign keys, so history
+-- survives deletion of the objects and actors it mentions.
+CREATE TABLE audit_log (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    logged_at       TEXT    NOT NULL,  -- UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'
+    action          INTEGER NOT NULL,  -- auditlog_core::Action::code
+    object_type     TEXT    NOT NULL,
+    object_key      TEXT    NOT NULL,
+    object_repr     TEXT,
+    changes         TEXT    NOT NULL,  -- canonical JSON written by the library
+    snapshot        TEXT,              -- canonical JSON, creates and deletes
+    actor_id        TEXT,
+    actor_display   TEXT,
+    remote_addr     TEXT,
+    remote_port     INTEGER,
+    user_agent      TEXT,
+    session_id      TEXT,
+    correlation_id  TEXT,
+    reason          TEXT,
+    additional_data TEXT               -- canonical JSON object
+);
+
+-- One object's history, newest first: an index range scan however large the table grows.
+CREATE INDEX audit_log_object ON audit_log (object_type, object_key, id);
+CREATE INDEX audit_log_object_type ON audit_log (object_type, id);
+CREATE INDEX audit_log_actor ON audit_log (actor_id, id);
+CREATE INDEX audit_log_correlation ON audit_log (correlation_id, id);
+CREATE INDEX audit_log_action ON audit_log (action, id);
+CREATE INDEX audit_log_logged_at ON audit_log (logged_at);

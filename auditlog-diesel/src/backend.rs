@@ -1,0 +1,189 @@
+//! The seam between the backend-generic wrapper and each backend's specifics: how log rows
+//! are batched, how history is queried, how before-images are locked, which migrations apply.
+//!
+//! Everything backend-specific lives here, written once and instantiated per backend by
+//! `impl_audit_connection!`; adding MySQL means one more instantiation plus its migrations and
+//! an after-image strategy (MySQL has no `RETURNING`).
+
+use diesel::connection::LoadConnection;
+use diesel::prelude::*;
+use diesel::query_dsl::methods::LoadQuery;
+use diesel_migrations::MigrationHarness;
+
+use crate::history::HistoryFilter;
+use crate::row::{LogRow, NewLogRow, COLUMNS_PER_ROW};
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// The backend-specific operations; unnameable outside this crate, which seals
+    /// [`AuditConnection`](super::AuditConnection).
+    pub trait Backend: Connection + LoadConnection + Sized {
+        /// The backend's name, for messages.
+        const BACKEND: &'static str;
+
+        /// The most bind parameters one statement may carry.
+        const MAX_BIND_PARAMS: usize;
+
+        /// Inserts log rows in multi-row statements chunked under the bind-parameter limit.
+        fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<usize>;
+
+        /// Loads one page of history, newest first.
+        fn load_log_rows(&mut self, filter: &HistoryFilter) -> QueryResult<Vec<LogRow>>;
+
+        /// Applies the log table's pending migrations; returns the versions applied.
+        fn apply_audit_migrations(&mut self) -> Result<Vec<String>, String>;
+    }
+}
+
+/// A Diesel connection the audit log supports: `SqliteConnection` (feature `sqlite`) and
+/// `PgConnection` (feature `postgres`). Sealed: the backend-specific work behind it is the
+/// library's own.
+pub trait AuditConnection: sealed::Backend {}
+
+impl<C: sealed::Backend> AuditConnection for C {}
+
+/// Loads the before-image of a change: with `FOR UPDATE` on PostgreSQL, so no concurrent
+/// transaction can change the rows between this read and the update; plainly on SQLite,
+/// which serialises writers (a concurrent writer makes one of the two transactions fail with
+/// `SQLITE_BUSY` rather than produce a stale before-image).
+pub trait LoadBefore<'q, C, M> {
+    /// Loads the rows the target selects.
+    fn load_before(self, conn: &mut C) -> QueryResult<Vec<M>>;
+}
+
+/// Rows per multi-row `INSERT` of log rows: as many as the bind limit allows, capped so one
+/// statement stays a reasonable size.
+pub(crate) fn log_rows_per_statement(max_bind_params: usize) -> usize {
+    (max_bind_params / COLUMNS_PER_ROW).clamp(1, 1000)
+}
+
+macro_rules! impl_audit_connection {
+    ($conn:ty, $backend:ty, $name:literal, $max_binds:expr, $migrations:literal) => {
+        impl sealed::Backend for $conn {
+            const BACKEND: &'static str = $name;
+            const MAX_BIND_PARAMS: usize = $max_binds;
+
+            fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<usize> {
+                use crate::schema::audit_log;
+                let mut written = 0;
+                for chunk in rows.chunks(log_rows_per_statement(Self::MAX_BIND_PARAMS)) {
+                    written += diesel::insert_into(audit_log::table)
+                        .values(chunk)
+                        .execute(self)?;
+                }
+                Ok(written)
+            }
+
+            fn load_log_rows(&mut self, f: &HistoryFilter) -> QueryResult<Vec<LogRow>> {
+                use crate::schema::audit_log::dsl::*;
+                let mut query = audit_log
+                    .select(LogRow::as_select())
+                    .into_boxed::<$backend>();
+                if let Some(t) = &f.object_type {
+                    query = query.filter(object_type.eq(t.clone()));
+                }
+                if let Some(k) = &f.object_key {
+                    query = query.filter(object_key.eq(k.clone()));
+                }
+                if let Some(a) = &f.actor_id {
+                    query = query.filter(actor_id.eq(a.clone()));
+                }
+                if let Some(c) = &f.correlation_id {
+                    query = query.filter(correlation_id.eq(c.clone()));
+                }
+                if !f.actions.is_empty() {
+                    let codes: Vec<i16> = f.actions.iter().map(|a| a.code()).collect();
+                    query = query.filter(action.eq_any(codes));
+                }
+                if let Some(t) = f.since {
+                    query = query.filter(logged_at.ge(t.naive_utc()));
+                }
+                if let Some(t) = f.until {
+                    query = query.filter(logged_at.lt(t.naive_utc()));
+                }
+                if let Some(cursor) = f.before_id {
+                    query = query.filter(id.lt(cursor));
+                }
+                let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+                query.order(id.desc()).limit(limit).load(self)
+            }
+
+            fn apply_audit_migrations(&mut self) -> Result<Vec<String>, String> {
+                const MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+                    diesel_migrations::embed_migrations!($migrations);
+                self.run_pending_migrations(MIGRATIONS)
+                    .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+impl_audit_connection!(
+    diesel::SqliteConnection,
+    diesel::sqlite::Sqlite,
+    "SQLite",
+    32_766,
+    "migrations/sqlite"
+);
+
+#[cfg(feature = "postgres")]
+impl_audit_connection!(
+    diesel::PgConnection,
+    diesel::pg::Pg,
+    "PostgreSQL",
+    65_535,
+    "migrations/postgres"
+);
+
+#[cfg(feature = "sqlite")]
+impl<'q, Q, M> LoadBefore<'q, diesel::SqliteConnection, M> for Q
+where
+    Q: LoadQuery<'q, diesel::SqliteConnection, M>,
+{
+    fn load_before(self, conn: &mut diesel::SqliteConnection) -> QueryResult<Vec<M>> {
+        self.load(conn)
+    }
+}
+
+/// `query FOR UPDATE` on PostgreSQL. Diesel's own `.for_update()` cannot be named in generic
+/// bounds from outside Diesel, so the clause is appended here; a before-image query is always a
+/// plain `SELECT` (a table or a filtered table), after which `FOR UPDATE` is valid.
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub struct LockedForUpdate<Q>(Q);
+
+#[cfg(feature = "postgres")]
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for LockedForUpdate<Q> {
+    type SqlType = Q::SqlType;
+}
+
+#[cfg(feature = "postgres")]
+impl<Q> diesel::query_builder::QueryFragment<diesel::pg::Pg> for LockedForUpdate<Q>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" FOR UPDATE");
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl<Q> RunQueryDsl<diesel::PgConnection> for LockedForUpdate<Q> {}
+
+#[cfg(feature = "postgres")]
+impl<'q, Q, M> LoadBefore<'q, diesel::PgConnection, M> for Q
+where
+    LockedForUpdate<Q>: LoadQuery<'q, diesel::PgConnection, M>,
+{
+    fn load_before(self, conn: &mut diesel::PgConnection) -> QueryResult<Vec<M>> {
+        LockedForUpdate(self).load(conn)
+    }
+}

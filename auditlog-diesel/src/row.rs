@@ -1,0 +1,145 @@
+//! Conversions between entries and rows of the log table.
+
+use auditlog_core::{
+    canonical_json, Action, AuditContext, ChangeSet, LogEntry, NewLogEntry, ObjectRef, Snapshot,
+};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::audit_log;
+use crate::AuditError;
+
+/// A row about to be inserted. Optional columns are written as `NULL` rather than `DEFAULT`,
+/// so that a batch of rows is one multi-row `INSERT` on every backend.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
+pub struct NewLogRow {
+    logged_at: NaiveDateTime,
+    action: i16,
+    object_type: String,
+    object_key: String,
+    object_repr: Option<String>,
+    changes: String,
+    snapshot: Option<String>,
+    actor_id: Option<String>,
+    actor_display: Option<String>,
+    remote_addr: Option<String>,
+    remote_port: Option<i32>,
+    user_agent: Option<String>,
+    session_id: Option<String>,
+    correlation_id: Option<String>,
+    reason: Option<String>,
+    additional_data: Option<String>,
+}
+
+/// Columns written per row, for chunking under the backends' bind-parameter limits.
+pub(crate) const COLUMNS_PER_ROW: usize = 16;
+
+impl NewLogRow {
+    pub(crate) fn from_entry(entry: NewLogEntry) -> Self {
+        let NewLogEntry {
+            timestamp,
+            action,
+            object,
+            changes,
+            snapshot,
+            context,
+        } = entry;
+        let ctx = context;
+        NewLogRow {
+            logged_at: timestamp.naive_utc(),
+            action: action.code(),
+            object_type: object.object_type,
+            object_key: object.object_key,
+            object_repr: object.object_repr,
+            changes: changes.to_canonical_json(),
+            snapshot: snapshot.map(|s| s.to_canonical_json()),
+            actor_id: ctx.actor_id,
+            actor_display: ctx.actor_display,
+            remote_addr: ctx.remote_addr.map(|a| a.to_string()),
+            remote_port: ctx.remote_port.map(i32::from),
+            user_agent: ctx.user_agent,
+            session_id: ctx.session_id,
+            correlation_id: ctx.correlation_id,
+            reason: ctx.reason,
+            additional_data: ctx
+                .additional_data
+                .map(|d| canonical_json(&serde_json::Value::Object(d))),
+        }
+    }
+}
+
+/// A row read back from the log table.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
+pub struct LogRow {
+    id: i64,
+    logged_at: NaiveDateTime,
+    action: i16,
+    object_type: String,
+    object_key: String,
+    object_repr: Option<String>,
+    changes: String,
+    snapshot: Option<String>,
+    actor_id: Option<String>,
+    actor_display: Option<String>,
+    remote_addr: Option<String>,
+    remote_port: Option<i32>,
+    user_agent: Option<String>,
+    session_id: Option<String>,
+    correlation_id: Option<String>,
+    reason: Option<String>,
+    additional_data: Option<String>,
+}
+
+impl LogRow {
+    pub(crate) fn into_entry(self) -> Result<LogEntry, AuditError> {
+        let id = self.id;
+        let decode = |source| AuditError::Decode { id, source };
+        let action = Action::from_code(self.action)
+            .ok_or_else(|| decode(auditlog_core::Error::UnknownAction(self.action)))?;
+        let changes = ChangeSet::from_json(&self.changes).map_err(decode)?;
+        let snapshot = self
+            .snapshot
+            .as_deref()
+            .map(Snapshot::from_json)
+            .transpose()
+            .map_err(decode)?;
+        let additional_data = match self.additional_data.as_deref() {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                decode(auditlog_core::Error::MalformedJson {
+                    what: "additional data",
+                    reason: e.to_string(),
+                })
+            })?),
+        };
+        let mut context = AuditContext::new();
+        context.actor_id = self.actor_id;
+        context.actor_display = self.actor_display;
+        // An address that no longer parses is dropped from the typed view rather than failing
+        // the whole entry; the raw column is untouched.
+        context.remote_addr = self.remote_addr.and_then(|a| a.parse().ok());
+        context.remote_port = self.remote_port.and_then(|p| u16::try_from(p).ok());
+        context.user_agent = self.user_agent;
+        context.session_id = self.session_id;
+        context.correlation_id = self.correlation_id;
+        context.reason = self.reason;
+        context.additional_data = additional_data;
+        Ok(LogEntry {
+            id,
+            timestamp: self.logged_at.and_utc(),
+            action,
+            object: ObjectRef {
+                object_type: self.object_type,
+                object_key: self.object_key,
+                object_repr: self.object_repr,
+            },
+            changes,
+            snapshot,
+            context,
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! The Diesel schema of the log table, as created by [`run_migrations`](crate::run_migrations).
+
+diesel::table! {
+    /// The audit log: one row per entry, never updated in place.
+    audit_log (id) {
+        /// Increasing in write order.
+        id -> BigInt,
+        /// When the change was made, UTC, microsecond precision.
+        logged_at -> Timestamp,
+        /// [`Action::code`](auditlog_core::Action::code).
+        action -> SmallInt,
+        /// The object type (usually the table name).
+        object_type -> Text,
+        /// The object's primary key as text.
+        object_key -> Text,
+        /// A human-readable representation of the object.
+        object_repr -> Nullable<Text>,
+        /// The changed fields, canonical JSON.
+        changes -> Text,
+        /// All audited fields (creates, deletes), canonical JSON.
+        snapshot -> Nullable<Text>,
+        /// Who made the change.
+        actor_id -> Nullable<Text>,
+        /// The actor's display name or e-mail at the time.
+        actor_display -> Nullable<Text>,
+        /// The client's address.
+        remote_addr -> Nullable<Text>,
+        /// The client's port.
+        remote_port -> Nullable<Integer>,
+        /// The client's user agent.
+        user_agent -> Nullable<Text>,
+        /// The client's session id.
+        session_id -> Nullable<Text>,
+        /// The request or operation id shared by related entries.
+        correlation_id -> Nullable<Text>,
+        /// Why the change was made.
+        reason -> Nullable<Text>,
+        /// Additional data, canonical JSON object.
+        additional_data -> Nullable<Text>,
+    }
+}
