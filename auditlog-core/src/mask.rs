@@ -125,8 +125,13 @@ impl Masker {
         self.key.is_some()
     }
 
-    /// The stored form of a value under `#[audit(mask)]`.
+    /// The stored form of a value under `#[audit(mask)]`: `null` stays `null` (absence is not
+    /// secret, and an investigator needs to see a value appear or disappear); anything else
+    /// becomes the placeholder, with a fingerprint when a key is configured.
     pub fn redact(&self, value: &Value) -> Value {
+        if value.is_null() {
+            return Value::Null;
+        }
         match self.fingerprint(value) {
             Some(fp) => Value::from(format!("[masked fp={fp}]")),
             None => Value::from(MASK_PLACEHOLDER),
@@ -222,6 +227,12 @@ mod tests {
         assert_ne!(a, other_key.redact(&json!("alpha")));
         assert!(keyed().matches(&a, &json!("alpha")));
         assert!(!Masker::default().matches(&a, &json!("alpha")));
+    }
+
+    #[test]
+    fn null_stays_null_when_redacted() {
+        assert_eq!(keyed().redact(&Value::Null), Value::Null);
+        assert_eq!(Masker::default().redact(&Value::Null), Value::Null);
     }
 
     #[test]

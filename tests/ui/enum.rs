@@ -1,0 +1,9 @@
+use auditlog_diesel::Auditable;
+
+#[derive(Auditable)]
+enum Status {
+    Draft,
+    Active { since: i64 },
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use auditlog_diesel::Auditable;
+
+#[derive(Auditable)]
+union Bits {
+    id: i64,
+    raw: u64,
+}
+
+fn main() {}

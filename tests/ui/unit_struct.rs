@@ -1,0 +1,6 @@
+use auditlog_diesel::Auditable;
+
+#[derive(Auditable)]
+struct Marker;
+
+fn main() {}
