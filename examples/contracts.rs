@@ -14,10 +14,11 @@
 #![allow(missing_docs)]
 
 use std::error::Error;
+use std::net::{IpAddr, SocketAddr};
 
 use auditlog_diesel::{
-    run_migrations, Action, AuditConnection, AuditContext, Auditable, AuditedConnection,
-    LogEntry, MaskingKey,
+    run_migrations, Action, AuditConnection, AuditContext, Auditable, AuditedConnection, LogEntry,
+    MaskingKey,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -105,7 +106,7 @@ fn alice() -> AuditContext {
     AuditContext::new()
         .actor("u-1001")
         .actor_display("alice.martin@acme-contracts.example")
-        .remote_addr("203.0.113.7:51234".parse().expect("valid address"))
+        .remote_addr(SocketAddr::from(([203, 0, 113, 7], 51234)))
         .user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Firefox/132.0")
         .session_id("sess-7f3a91")
 }
@@ -114,7 +115,7 @@ fn bob() -> AuditContext {
     AuditContext::new()
         .actor("u-1002")
         .actor_display("bob.okafor@acme-contracts.example")
-        .remote_addr("198.51.100.23:40022".parse().expect("valid address"))
+        .remote_addr(SocketAddr::from(([198, 51, 100, 23], 40022)))
         .user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0")
         .session_id("sess-c41d07")
 }
@@ -123,7 +124,7 @@ fn pricing_job() -> AuditContext {
     AuditContext::new()
         .actor("svc-pricing")
         .actor_display("nightly pricing job")
-        .remote_ip("10.0.4.17".parse().expect("valid address"))
+        .remote_ip(IpAddr::from([10, 0, 4, 17]))
         .correlation_id("job-price-index-2026-12")
         .reason("annual price indexation, +4%")
 }
@@ -195,7 +196,10 @@ macro_rules! play_the_day {
         db.set_context(alice().correlation_id("req-onboard-5521"));
         let client: Client = db
             .insert_into(clients::table)
-            .values(&NewClient { name: "Northwind Traders", email: "ops@northwind.example" })
+            .values(&NewClient {
+                name: "Northwind Traders",
+                email: "ops@northwind.example",
+            })
             .get_result()?;
         let drafts: Vec<NewContract> = ["Managed hosting", "24/7 support", "Backup vault"]
             .iter()
@@ -210,13 +214,19 @@ macro_rules! play_the_day {
                 renewed_at: None,
             })
             .collect();
-        let contracts: Vec<Contract> =
-            db.insert_into(contracts::table).values(&drafts).get_results()?;
+        let contracts: Vec<Contract> = db
+            .insert_into(contracts::table)
+            .values(&drafts)
+            .get_results()?;
         let hosting = contracts[0].clone();
 
         // 10:15 Bob activates the hosting contract and, against policy, pastes the
         // customer's card token into the notes.
-        db.set_context(bob().correlation_id("req-activate-8812").reason("signed order form received"));
+        db.set_context(
+            bob()
+                .correlation_id("req-activate-8812")
+                .reason("signed order form received"),
+        );
         db.update(contracts::table.find(hosting.id))
             .set((
                 contracts::status.eq("active"),
@@ -230,7 +240,8 @@ macro_rules! play_the_day {
         let mut loaded: Contract = contracts::table.find(hosting.id).first(db.unaudited())?;
         loaded.price_cents = 110_000;
         loaded.title = "Managed hosting (premium)".into();
-        loaded.renewed_at = NaiveDateTime::parse_from_str("2026-12-03 11:40:00", "%Y-%m-%d %H:%M:%S").ok();
+        loaded.renewed_at =
+            NaiveDateTime::parse_from_str("2026-12-03 11:40:00", "%Y-%m-%d %H:%M:%S").ok();
         db.save(&loaded).get_result()?;
 
         // 23:00 The pricing job raises every active or draft price by 4% in one statement.
@@ -246,7 +257,9 @@ macro_rules! play_the_day {
             })
             .collect();
         db.unaudited().transaction(|c| {
-            diesel::insert_into(contracts::table).values(&more).execute(c)
+            diesel::insert_into(contracts::table)
+                .values(&more)
+                .execute(c)
         })?;
         db.set_context(pricing_job());
         let raised = db
@@ -255,8 +268,13 @@ macro_rules! play_the_day {
             .execute()?;
 
         // 23:30 Bob deletes the backup vault contract the client cancelled.
-        db.set_context(bob().correlation_id("req-cancel-9921").reason("client cancelled by phone"));
-        db.delete(contracts::table.find(contracts[2].id)).execute()?;
+        db.set_context(
+            bob()
+                .correlation_id("req-cancel-9921")
+                .reason("client cancelled by phone"),
+        );
+        db.delete(contracts::table.find(contracts[2].id))
+            .execute()?;
 
         report(&mut db, hosting.id, contracts[2].id, raised)
     }};
@@ -268,16 +286,25 @@ fn report<C: AuditConnection>(
     cancelled: i32,
     raised: usize,
 ) -> Result<(), Box<dyn Error>> {
-    println!("== History of contract {hosting}, newest first");
+    println!(
+        "== History of {} {hosting}, newest first",
+        Contract::OBJECT_TYPE
+    );
     for entry in db.history().of::<Contract>(hosting.to_string()).load()? {
         print_entry(&entry);
     }
 
     println!("\n== The pricing job (correlation id job-price-index-2026-12)");
-    let job = db.history().correlation_id("job-price-index-2026-12").load_all()?;
-    println!("{raised} rows matched, {} update entries written; the first three:", job.len());
+    let job = db
+        .history()
+        .correlation_id("job-price-index-2026-12")
+        .load_all()?;
+    println!(
+        "{raised} rows matched, {} update entries written; the first three:",
+        job.len()
+    );
     for entry in job.iter().rev().take(3) {
-        print_entry(&entry);
+        print_entry(entry);
     }
 
     println!("\n== The cancelled contract {cancelled} (deleted; its history remains)");
@@ -285,8 +312,14 @@ fn report<C: AuditConnection>(
         print_entry(&entry);
     }
 
-    println!("\n== Everything Bob did today");
-    for entry in db.history().actor("u-1002").load()? {
+    println!("\n== Everything Bob changed or deleted today");
+    let bobs = db
+        .history()
+        .actor("u-1002")
+        .action(Action::Update)
+        .action(Action::Delete)
+        .load()?;
+    for entry in bobs {
         println!(
             "#{} {} {} {} {}",
             entry.id,
@@ -296,8 +329,6 @@ fn report<C: AuditConnection>(
             entry.object.object_key
         );
     }
-    let _ = Action::Create;
-    let _ = Contract::OBJECT_TYPE;
     Ok(())
 }
 
@@ -329,7 +360,10 @@ fn database_url() -> String {
 fn main() -> Result<(), Box<dyn Error>> {
     let url = database_url();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        println!("Database: PostgreSQL, schema auditlog_example ({})\n", redact_password(&url));
+        println!(
+            "Database: PostgreSQL, schema auditlog_example ({})\n",
+            redact_password(&url)
+        );
         let mut conn: PgConnection = setup(&url)?;
         play_the_day!(&mut conn)
     } else {

@@ -118,7 +118,15 @@ fn snapshot_lists_every_audited_field_in_declaration_order_with_typed_values() {
     assert_eq!(names, Contract::AUDITED_FIELDS);
     assert_eq!(
         Contract::AUDITED_FIELDS,
-        ["id", "customer", "price_cents", "discount", "signed_at", "notes", "active"]
+        [
+            "id",
+            "customer",
+            "price_cents",
+            "discount",
+            "signed_at",
+            "notes",
+            "active"
+        ]
     );
     assert_eq!(
         snapshot.to_canonical_json(),
@@ -169,5 +177,8 @@ fn raw_identifier_fields_are_recorded_without_the_prefix() {
         r#type: "basic".into(),
     };
     let snapshot = value.snapshot(&Masker::default());
-    assert_eq!(snapshot.get("type").map(|v| &v.value), Some(&json!("basic")));
+    assert_eq!(
+        snapshot.get("type").map(|v| &v.value),
+        Some(&json!("basic"))
+    );
 }

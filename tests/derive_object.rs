@@ -101,8 +101,10 @@ impl<T: AuditedTable> Probe<T> {
 fn private_model_compiles_without_claiming_its_table() {
     // `LegacyContract` is private, so its table gets no `AuditedTable` impl (E0446 forbids a
     // private `Model` for a `pub` table type) while its `Auditable` impl is complete.
-    assert!(!Probe::<schema::contracts_v1::table>::AUDITED);
-    assert!(Probe::<schema::contracts::table>::AUDITED);
+    const {
+        assert!(!Probe::<schema::contracts_v1::table>::AUDITED);
+        assert!(Probe::<schema::contracts::table>::AUDITED);
+    }
 }
 
 #[test]
@@ -203,16 +205,20 @@ fn models_loaded_by_diesel_are_diffed_like_any_other() -> Result<(), Box<dyn std
          price_cents BIGINT NOT NULL, signed_at TIMESTAMP NOT NULL, notes TEXT)",
     )
     .execute(&mut conn)?;
-    diesel::sql_query(
-        "INSERT INTO contracts VALUES (7, 'ACME', 100, '2026-03-01 09:30:00', NULL)",
-    )
-    .execute(&mut conn)?;
+    diesel::sql_query("INSERT INTO contracts VALUES (7, 'ACME', 100, '2026-03-01 09:30:00', NULL)")
+        .execute(&mut conn)?;
 
-    let before: Contract = dsl::contracts.find(7).select(Contract::as_select()).first(&mut conn)?;
+    let before: Contract = dsl::contracts
+        .find(7)
+        .select(Contract::as_select())
+        .first(&mut conn)?;
     diesel::update(&before)
         .set((dsl::price_cents.eq(120), dsl::notes.eq("renewed")))
         .execute(&mut conn)?;
-    let after: Contract = dsl::contracts.find(7).select(Contract::as_select()).first(&mut conn)?;
+    let after: Contract = dsl::contracts
+        .find(7)
+        .select(Contract::as_select())
+        .first(&mut conn)?;
 
     let changes = before.diff(&after, &Masker::default());
     assert_eq!(before.object_key(), "7");
@@ -221,7 +227,10 @@ fn models_loaded_by_diesel_are_diffed_like_any_other() -> Result<(), Box<dyn std
         r#"[{"after":120,"before":100,"field":"price_cents"},{"after":"renewed","before":null,"field":"notes"}]"#
     );
     assert_eq!(
-        before.snapshot(&Masker::default()).get("signed_at").map(|v| &v.value),
+        before
+            .snapshot(&Masker::default())
+            .get("signed_at")
+            .map(|v| &v.value),
         Some(&serde_json::json!("2026-03-01T09:30:00Z"))
     );
     Ok(())

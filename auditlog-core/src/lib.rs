@@ -176,8 +176,12 @@ pub mod __private {
     }
 
     /// Appends one field's value, masked by an application function, to a snapshot.
-    pub fn snapshot_field_with<T, R, F>(out: &mut Vec<FieldValue>, field: &'static str, mask: F, value: &T)
-    where
+    pub fn snapshot_field_with<T, R, F>(
+        out: &mut Vec<FieldValue>,
+        field: &'static str,
+        mask: F,
+        value: &T,
+    ) where
         T: AuditValue + ?Sized,
         R: Into<Value>,
         F: Fn(&T) -> R,

@@ -59,7 +59,11 @@ impl MaskingKey {
         if key.len() < Self::MIN_LEN {
             return Err(Error::InvalidKey {
                 what: "masking key",
-                reason: format!("{} bytes given, at least {} needed", key.len(), Self::MIN_LEN),
+                reason: format!(
+                    "{} bytes given, at least {} needed",
+                    key.len(),
+                    Self::MIN_LEN
+                ),
             });
         }
         Ok(MaskingKey { key })

@@ -202,8 +202,8 @@ impl AuditValue for std::net::IpAddr {
 
 #[cfg(feature = "chrono")]
 mod chrono_impls {
-    use super::{AuditValue, Value};
     use super::rfc3339_utc;
+    use super::{AuditValue, Value};
     use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
     impl<Tz: TimeZone> AuditValue for DateTime<Tz> {
@@ -348,7 +348,10 @@ mod tests {
         assert_eq!(a.to_audit_value(), json!("10.50"));
         assert!(!a.audit_eq(&b), "a change of scale is recorded");
         let big = bigdecimal::BigDecimal::from_str("12345678901234567890.000000001").unwrap();
-        assert_eq!(big.to_audit_value(), json!("12345678901234567890.000000001"));
+        assert_eq!(
+            big.to_audit_value(),
+            json!("12345678901234567890.000000001")
+        );
     }
 
     #[test]

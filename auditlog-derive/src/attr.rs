@@ -122,47 +122,31 @@ fn container_item(
     out: &mut ContainerAttrs,
     errors: &mut Errors,
 ) -> syn::Result<()> {
-    let span = meta.path.span();
-
     // #[audit(table = "contracts")]
     if meta.path.is_ident("table") {
-        let table = non_empty(string_value(meta, "table = \"table_name\"")?, "table")?;
-        set_once(
-            &mut out.table,
-            Setting { span, value: table },
-            "table",
-            errors,
-        );
+        const USAGE: &str = "table = \"table_name\"";
+        let table = non_empty(string_value(meta, USAGE)?, USAGE)?;
+        set_once(&mut out.table, meta, table, errors);
     }
     // #[audit(primary_key(a, b))]
     else if meta.path.is_ident("primary_key") {
         let fields = primary_key_list(meta)?;
-        let setting = Setting {
-            span,
-            value: fields,
-        };
-        set_once(&mut out.primary_key, setting, "primary_key", errors);
+        set_once(&mut out.primary_key, meta, fields, errors);
     }
     // #[audit(repr = "path::to::function")]
     else if meta.path.is_ident("repr") {
         let path = function_path(meta, "repr")?;
-        set_once(&mut out.repr, Setting { span, value: path }, "repr", errors);
+        set_once(&mut out.repr, meta, path, errors);
     }
     // #[audit(repr_display)]
     else if meta.path.is_ident("repr_display") {
         flag(meta, "repr_display")?;
-        let setting = Setting { span, value: () };
-        set_once(&mut out.repr_display, setting, "repr_display", errors);
+        set_once(&mut out.repr_display, meta, (), errors);
     }
     // #[audit(crate = "path::to::auditlog_diesel")]
     else if meta.path.is_ident("crate") {
         let path = crate_path(meta)?;
-        set_once(
-            &mut out.crate_path,
-            Setting { span, value: path },
-            "crate",
-            errors,
-        );
+        set_once(&mut out.crate_path, meta, path, errors);
     } else {
         return Err(unknown(meta, Place::Container));
     }
@@ -197,60 +181,46 @@ fn field_item(
     out: &mut FieldAttrs,
     errors: &mut Errors,
 ) -> syn::Result<()> {
-    let span = meta.path.span();
-
     // #[audit(exclude)]
     if meta.path.is_ident("exclude") {
         flag(meta, "exclude")?;
-        set_once(
-            &mut out.exclude,
-            Setting { span, value: () },
-            "exclude",
-            errors,
-        );
+        set_once(&mut out.exclude, meta, (), errors);
     }
     // #[audit(mask)] and #[audit(mask = "last4")]
     else if meta.path.is_ident("mask") {
         let mask = mask_kind(meta)?;
-        set_once(&mut out.mask, Setting { span, value: mask }, "mask", errors);
+        set_once(&mut out.mask, meta, mask, errors);
     }
     // #[audit(mask_with = "path::to::function")]
     else if meta.path.is_ident("mask_with") {
         let path = function_path(meta, "mask_with")?;
-        set_once(
-            &mut out.mask_with,
-            Setting { span, value: path },
-            "mask_with",
-            errors,
-        );
+        set_once(&mut out.mask_with, meta, path, errors);
     }
     // #[audit(rename = "name")]
     else if meta.path.is_ident("rename") {
-        let name = non_empty(string_value(meta, "rename = \"name\"")?, "rename")?;
-        set_once(
-            &mut out.rename,
-            Setting { span, value: name },
-            "rename",
-            errors,
-        );
+        const USAGE: &str = "rename = \"recorded_name\"";
+        let name = non_empty(string_value(meta, USAGE)?, USAGE)?;
+        set_once(&mut out.rename, meta, name, errors);
     } else {
         return Err(unknown(meta, Place::Field));
     }
     Ok(())
 }
 
-/// Stores a setting, or reports the second occurrence of an attribute.
+/// Stores the value of the item `meta` reads, or reports a second occurrence at its keyword.
 fn set_once<T>(
     slot: &mut Option<Setting<T>>,
-    setting: Setting<T>,
-    name: &str,
+    meta: &ParseNestedMeta,
+    value: T,
     errors: &mut Errors,
 ) {
+    let span = meta.path.span();
     if slot.is_some() {
+        let name = path_text(&meta.path);
         let message = format!("duplicate audit attribute `{name}`; it may be given only once");
-        errors.push(Error::new(setting.span, message));
+        errors.push(Error::new(span, message));
     } else {
-        *slot = Some(setting);
+        *slot = Some(Setting { span, value });
     }
 }
 
@@ -310,13 +280,11 @@ fn string_value(meta: &ParseNestedMeta, usage: &str) -> syn::Result<LitStr> {
         .map_err(|error| Error::new(error.span(), format!("expected a string: {usage}")))
 }
 
-/// Rejects an empty string given to `name`.
-fn non_empty(lit: LitStr, name: &str) -> syn::Result<LitStr> {
+/// Rejects an empty string; `usage` shows the expected form in the error.
+fn non_empty(lit: LitStr, usage: &str) -> syn::Result<LitStr> {
     if lit.value().is_empty() {
-        return Err(Error::new(
-            lit.span(),
-            format!("`{name}` must not be empty"),
-        ));
+        let message = format!("expected a name, not an empty string: {usage}");
+        return Err(Error::new(lit.span(), message));
     }
     Ok(lit)
 }

@@ -2,12 +2,12 @@
 //!
 //! Generated code names everything through `<crate>::__private` (by default
 //! `::auditlog_diesel::__private`), so it works whatever the user has in scope, and its local
-//! names start with `__audit_` so user paths given in attributes cannot be shadowed.
+//! names are hygienic (see `Locals`) so paths given in attributes cannot resolve to them.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Error, ExprPath, Path, Visibility};
+use syn::{DeriveInput, Error, ExprPath, Ident, LitStr, Path, Visibility};
 
 use crate::ast::{self, Field, Input, Policy};
 use crate::attr::{self, Mask};
@@ -79,8 +79,9 @@ fn impl_auditable(input: &Input, krate: &Path) -> syn::Result<TokenStream> {
     let names = input.audited_fields().map(Field::recorded_name);
     let object_key = object_key(input, krate)?;
     let object_repr = object_repr(input);
-    let snapshot = snapshot(input, krate);
-    let diff = diff(input, krate);
+    let locals = Locals::new();
+    let snapshot = snapshot(input, krate, &locals);
+    let diff = diff(input, krate, &locals);
     Ok(quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::Auditable for #ident #ty_generics #where_clause {
@@ -135,98 +136,157 @@ fn object_repr(input: &Input) -> Option<TokenStream> {
     })
 }
 
+/// The local names in generated method bodies. They have mixed-site hygiene, so a path
+/// written in an attribute (`mask_with = "..."`, `repr = "..."`) never resolves to one of them.
+///
+/// A unit struct or constant the user names `__audit_out` would still clash, since a `let`
+/// cannot shadow one whatever its hygiene; that goes away once `Span::def_site` is stable.
+struct Locals {
+    /// The list being built.
+    out: Ident,
+    /// The `masker` parameter.
+    masker: Ident,
+    /// The `after` parameter of `diff`.
+    after: Ident,
+    /// The parameter of the closure around a `mask_with` function.
+    value: Ident,
+}
+
+impl Locals {
+    /// The names, all starting with `__audit_`.
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Locals {
+            out: local("__audit_out"),
+            masker: local("__audit_masker"),
+            after: local("__audit_after"),
+            value: local("__audit_value"),
+        }
+    }
+}
+
 /// `snapshot`: every audited field, in order.
-fn snapshot(input: &Input, krate: &Path) -> TokenStream {
+fn snapshot(input: &Input, krate: &Path, locals: &Locals) -> TokenStream {
     let count = input.audited_fields().count();
     let pushes = input.audited_fields().map(|field| {
-        let name = field.recorded_name();
-        let value = field_ref(field, quote!(self));
+        let member = field.ident;
+        // Everything but a `mask_with` path is located at the field's type, so a type that
+        // cannot be recorded is reported there rather than at the derive.
+        let span = field.ty.span();
+        let name = LitStr::new(&field.recorded_name(), span);
+        let (krate, out) = (located(krate, span), located(&locals.out, span));
         match field.policy() {
             Policy::Function(function) => {
-                let function = mask_function(function);
-                quote! {
+                let function = mask_function(function, &locals.value);
+                quote_spanned! {span=>
                     #krate::__private::snapshot_field_with(
-                        &mut __audit_out, #name, #function, #value,
+                        &mut #out, #name, #function, &self.#member,
                     );
                 }
             }
             Policy::Masker(mask) => {
-                let policy = policy_tokens(mask, krate);
-                quote! {
+                let policy = policy_tokens(mask, &krate);
+                let masker = located(&locals.masker, span);
+                quote_spanned! {span=>
                     #krate::__private::snapshot_field(
-                        &mut __audit_out, #name, #policy, __audit_masker, #value,
+                        &mut #out, #name, #policy, #masker, &self.#member,
                     );
                 }
             }
         }
     });
+    let Locals { out, masker, .. } = locals;
     quote! {
-        fn snapshot(
-            &self,
-            __audit_masker: &#krate::__private::Masker,
-        ) -> #krate::__private::Snapshot {
-            let mut __audit_out = ::std::vec::Vec::with_capacity(#count);
+        fn snapshot(&self, #masker: &#krate::__private::Masker) -> #krate::__private::Snapshot {
+            let mut #out = ::std::vec::Vec::with_capacity(#count);
             #(#pushes)*
-            #krate::__private::Snapshot(__audit_out)
+            #krate::__private::Snapshot(#out)
         }
     }
 }
 
 /// `diff`: the audited fields whose values differ, in order.
-fn diff(input: &Input, krate: &Path) -> TokenStream {
+fn diff(input: &Input, krate: &Path, locals: &Locals) -> TokenStream {
     let pushes = input.audited_fields().map(|field| {
-        let name = field.recorded_name();
-        let before = field_ref(field, quote!(self));
-        let after = field_ref(field, quote!(__audit_after));
+        let member = field.ident;
+        // As in `snapshot`, located at the field's type.
+        let span = field.ty.span();
+        let name = LitStr::new(&field.recorded_name(), span);
+        let (krate, out) = (located(krate, span), located(&locals.out, span));
+        let after = located(&locals.after, span);
         match field.policy() {
             Policy::Function(function) => {
-                let function = mask_function(function);
-                quote! {
+                let function = mask_function(function, &locals.value);
+                quote_spanned! {span=>
                     #krate::__private::diff_field_with(
-                        &mut __audit_out, #name, #function, #before, #after,
+                        &mut #out, #name, #function, &self.#member, &#after.#member,
                     );
                 }
             }
             Policy::Masker(mask) => {
-                let policy = policy_tokens(mask, krate);
-                quote! {
+                let policy = policy_tokens(mask, &krate);
+                let masker = located(&locals.masker, span);
+                quote_spanned! {span=>
                     #krate::__private::diff_field(
-                        &mut __audit_out, #name, #policy, __audit_masker, #before, #after,
+                        &mut #out, #name, #policy, #masker, &self.#member, &#after.#member,
                     );
                 }
             }
         }
     });
+    let Locals {
+        out, masker, after, ..
+    } = locals;
     // Most updates touch a few fields, so the list grows from empty instead of reserving room
     // for every field; an unchanged object allocates nothing.
     quote! {
         fn diff(
             &self,
-            __audit_after: &Self,
-            __audit_masker: &#krate::__private::Masker,
+            #after: &Self,
+            #masker: &#krate::__private::Masker,
         ) -> #krate::__private::ChangeSet {
-            let mut __audit_out = ::std::vec::Vec::new();
+            let mut #out = ::std::vec::Vec::new();
             #(#pushes)*
-            #krate::__private::ChangeSet(__audit_out)
+            #krate::__private::ChangeSet(#out)
         }
     }
 }
 
 /// A closure calling the `mask_with` function, so the usual deref coercions apply to its
-/// argument: a function taking `&str` masks a `String` field.
-fn mask_function(function: &ExprPath) -> TokenStream {
-    quote_spanned!(function.span()=> |__audit_value| #function(__audit_value))
+/// argument: a function taking `&str` masks a `String` field. It is located at the path, where
+/// a function of the wrong type is reported.
+fn mask_function(function: &ExprPath, value: &Ident) -> TokenStream {
+    let span = function.span();
+    let value = located(value, span);
+    quote_spanned!(span=> |#value| #function(#value))
 }
 
-/// `&<owner>.field`, spanned at the field's type so a type that cannot be recorded is
-/// reported there.
-fn field_ref(field: &Field, owner: TokenStream) -> TokenStream {
-    let member = field.ident;
-    quote_spanned!(field.ty.span()=> &#owner.#member)
+/// Tokens moved to `span` with their hygiene unchanged, so errors involving them point at the
+/// user's code rather than at the derive.
+fn located(tokens: &impl ToTokens, span: Span) -> TokenStream {
+    relocate(tokens.to_token_stream(), span)
+}
+
+/// [`located`] over a token stream, groups included.
+fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let mut moved = Group::new(group.delimiter(), relocate(group.stream(), span));
+                moved.set_span(group.span().located_at(span));
+                TokenTree::Group(moved)
+            }
+            mut other => {
+                other.set_span(other.span().located_at(span));
+                other
+            }
+        })
+        .collect()
 }
 
 /// The `Policy` value the masker applies: `Plain`, or `Mask` of a kind.
-fn policy_tokens(mask: Option<Mask>, krate: &Path) -> TokenStream {
+fn policy_tokens(mask: Option<Mask>, krate: &TokenStream) -> TokenStream {
     let kind = match mask {
         None => return quote!(#krate::__private::Policy::Plain),
         Some(Mask::Redact) => quote!(Redact),
@@ -291,21 +351,58 @@ mod tests {
             }
         });
         assert!(!code.contains("auditlog_diesel"), "{code}");
-        assert!(code.contains("my_app :: audit :: __private :: AuditedTable"), "{code}");
+        assert!(
+            code.contains("my_app :: audit :: __private :: AuditedTable"),
+            "{code}"
+        );
     }
 
     #[test]
     fn errors_come_with_a_stub_impl_only_when_the_crate_path_is_known() {
-        let clean: DeriveInput = parse_quote!(struct Account { #[audit(bogus)] id: i64 });
+        let clean: DeriveInput = parse_quote!(
+            struct Account {
+                #[audit(bogus)]
+                id: i64,
+            }
+        );
         let error = derive(&clean).unwrap_err();
         let code = fallback(&clean, error).to_string();
         assert!(code.contains("compile_error"), "{code}");
         assert!(code.contains("Auditable for Account"), "{code}");
 
-        let unclear: DeriveInput = parse_quote!(#[audit(crate = 5)] struct Account { id: i64 });
+        let unclear: DeriveInput = parse_quote!(
+            #[audit(crate = 5)]
+            struct Account {
+                id: i64,
+            }
+        );
         let error = derive(&unclear).unwrap_err();
         let code = fallback(&unclear, error).to_string();
         assert!(code.contains("compile_error"), "{code}");
         assert!(!code.contains("Auditable for Account"), "{code}");
+    }
+
+    #[test]
+    fn audited_table_is_implemented_only_for_pub_non_generic_structs() {
+        let public = expand(parse_quote! {
+            #[diesel(table_name = schema::accounts)]
+            pub struct Account { id: i64 }
+        });
+        assert!(
+            public.contains("AuditedTable for schema :: accounts :: table"),
+            "{public}"
+        );
+
+        let private = expand(parse_quote! {
+            #[diesel(table_name = schema::accounts)]
+            pub(crate) struct Account { id: i64 }
+        });
+        assert!(!private.contains("AuditedTable"), "{private}");
+
+        let generic = expand(parse_quote! {
+            #[diesel(table_name = schema::accounts)]
+            pub struct Account<T> { id: T }
+        });
+        assert!(!generic.contains("AuditedTable"), "{generic}");
     }
 }

@@ -76,7 +76,6 @@ impl<C: AuditConnection> AuditedConnection<'static, C> {
             masker: Masker::default(),
         }
     }
-
 }
 
 impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
@@ -123,11 +122,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     }
 
     /// Runs `f` with `context` in effect, then restores the previous context.
-    pub fn with_context<R>(
-        &mut self,
-        context: AuditContext,
-        f: impl FnOnce(&mut Self) -> R,
-    ) -> R {
+    pub fn with_context<R>(&mut self, context: AuditContext, f: impl FnOnce(&mut Self) -> R) -> R {
         let previous = std::mem::replace(&mut self.context, context);
         let result = f(self);
         self.context = previous;
@@ -208,7 +203,9 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     ) -> Result<R, AuditError> {
         let context = self.operation_context();
         let masker = &self.masker;
-        self.conn.get().transaction(|conn| f(conn, &context, masker))
+        self.conn
+            .get()
+            .transaction(|conn| f(conn, &context, masker))
     }
 }
 

@@ -140,7 +140,11 @@ pub fn run_migrations<C: AuditConnection>(conn: &mut C) -> Result<Vec<String>, A
         .apply_audit_migrations()
         .map_err(AuditError::Migration)?;
     if !applied.is_empty() {
-        tracing::info!(backend = C::BACKEND, ?applied, "audit log migrations applied");
+        tracing::info!(
+            backend = C::BACKEND,
+            ?applied,
+            "audit log migrations applied"
+        );
     }
     Ok(applied)
 }

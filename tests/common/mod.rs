@@ -4,7 +4,14 @@
 //! PostgreSQL runs when `AUDITLOG_TEST_PG_URL` is set; each test gets a schema of its own, so
 //! tests run in parallel without seeing each other's rows. Without the variable the PostgreSQL
 //! half is skipped with a message on stderr, unless `CI` is set, in which case it fails.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -219,9 +226,9 @@ pub fn postgres() -> Option<PgTestDb> {
 }
 
 /// Every row of the log table, oldest first, as the raw text of every column.
-pub fn raw_log_rows<C: TestDb>(conn: &mut C) -> Vec<String>
+pub fn raw_log_rows<C>(conn: &mut C) -> Vec<String>
 where
-    C: diesel::connection::LoadConnection,
+    C: TestDb + diesel::connection::LoadConnection,
     diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, RawRow>,
 {
     let rows: Vec<RawRow> = diesel::sql_query(

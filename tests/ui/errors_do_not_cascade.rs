@@ -12,6 +12,9 @@ fn record<T: Auditable>(value: &T) -> String {
 }
 
 fn main() {
-    let customer = Customer { id: 1, tax_id: String::new() };
+    let customer = Customer {
+        id: 1,
+        tax_id: String::new(),
+    };
     println!("{} {}", Customer::OBJECT_TYPE, record(&customer));
 }

@@ -15,7 +15,6 @@ struct Some;
 struct Snapshot;
 struct ChangeSet;
 struct Masker;
-struct __audit_out;
 trait ToString {}
 fn single_key() {}
 fn composite_key() {}
@@ -32,6 +31,8 @@ struct Invoice<'a, T: audit::AuditValue> {
     amount: T,
     #[audit(mask_with = "hide")]
     note: &'a str,
+    #[audit(mask_with = "__audit_value")]
+    memo: &'a str,
 }
 
 impl<T: audit::AuditValue> std::fmt::Display for Invoice<'_, T> {
@@ -44,7 +45,18 @@ fn hide(_: &str) -> &'static str {
     "hidden"
 }
 
+/// Named like the generated code's closure parameter, which it must not be confused with.
+fn __audit_value(_: &str) -> &'static str {
+    "hidden too"
+}
+
 fn main() {
-    let invoice = Invoice { tenant: 1, number: "A-1", amount: 10_000_000_u64, note: "n" };
+    let invoice = Invoice {
+        tenant: 1,
+        number: "A-1",
+        amount: 10_000_000_u64,
+        note: "n",
+        memo: "m",
+    };
     assert_eq!(audit::Auditable::object_key(&invoice), r#"[1,"A-1"]"#);
 }
