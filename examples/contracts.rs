@@ -48,7 +48,7 @@ diesel::table! {
 #[derive(Debug, Clone, Queryable, Identifiable, AsChangeset, Auditable)]
 #[diesel(table_name = clients)]
 #[audit(repr_display)]
-pub struct Client {
+struct Client {
     id: i32,
     name: String,
     email: String,
@@ -65,7 +65,7 @@ impl std::fmt::Display for Client {
 #[derive(Debug, Clone, Queryable, Identifiable, AsChangeset, Auditable)]
 #[diesel(table_name = contracts)]
 #[audit(repr = "contract_repr")]
-pub struct Contract {
+struct Contract {
     id: i32,
     client_id: i32,
     title: String,

@@ -2,7 +2,7 @@
 
 use proc_macro2::Span;
 use syn::ext::IdentExt;
-use syn::{Data, DeriveInput, Error, ExprPath, Fields, Generics, Ident, Path, Type, Visibility};
+use syn::{Data, DeriveInput, Error, ExprPath, Fields, Generics, Ident, Path, Type};
 
 use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs, Mask};
 
@@ -10,8 +10,6 @@ use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs, Mask};
 pub(crate) struct Input<'a> {
     /// The struct's name.
     pub(crate) ident: &'a Ident,
-    /// The struct's visibility.
-    pub(crate) vis: &'a Visibility,
     /// The struct's generic parameters, passed through to the impl.
     pub(crate) generics: &'a Generics,
     /// The struct-level settings.
@@ -90,7 +88,6 @@ impl<'a> Input<'a> {
 
         Ok(Input {
             ident: &node.ident,
-            vis: &node.vis,
             generics: &node.generics,
             attrs,
             fields,

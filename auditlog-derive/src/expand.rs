@@ -7,7 +7,7 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{DeriveInput, Error, ExprPath, Ident, LitStr, Path, Visibility};
+use syn::{DeriveInput, Error, ExprPath, Ident, LitStr, Path};
 
 use crate::ast::{self, Field, Input, Policy};
 use crate::attr::{self, Mask};
@@ -295,22 +295,19 @@ fn policy_tokens(mask: Option<Mask>, krate: &TokenStream) -> TokenStream {
     quote!(#krate::__private::Policy::Mask(#krate::__private::MaskKind::#kind))
 }
 
-/// `impl AuditedTable for <table_name>::table`, for a `pub`, non-generic struct with
-/// `#[diesel(table_name = ...)]`.
-///
-/// Diesel's table types are `pub`, and Rust rejects a less visible type as the `Model` of a
-/// `pub` type's impl (E0446), so a struct that is not `pub` gets no impl rather than an error
-/// it could not fix; neither does a generic struct, which has no single model type.
+/// `impl AuditedTable<Struct> for <table_name>::table`, for a struct with
+/// `#[diesel(table_name = ...)]`. The model is the trait's type parameter, so the impl is
+/// allowed whatever the struct's visibility, for several structs on one table, and for a table
+/// declared in another crate.
 fn impl_audited_table(input: &Input, krate: &Path) -> Option<TokenStream> {
     let table = input.attrs.diesel_table.as_ref()?;
-    if !matches!(input.vis, Visibility::Public(_)) || !input.generics.params.is_empty() {
-        return None;
-    }
     let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     Some(quote! {
         #[automatically_derived]
-        impl #krate::__private::AuditedTable for #table::table {
-            type Model = #ident;
+        impl #impl_generics #krate::__private::AuditedTable<#ident #ty_generics>
+            for #table::table #where_clause
+        {
         }
     })
 }
@@ -383,26 +380,34 @@ mod tests {
     }
 
     #[test]
-    fn audited_table_is_implemented_only_for_pub_non_generic_structs() {
+    fn audited_table_is_implemented_for_every_struct_naming_a_diesel_table() {
         let public = expand(parse_quote! {
             #[diesel(table_name = schema::accounts)]
             pub struct Account { id: i64 }
         });
         assert!(
-            public.contains("AuditedTable for schema :: accounts :: table"),
+            public.contains("AuditedTable < Account > for schema :: accounts :: table"),
             "{public}"
         );
 
         let private = expand(parse_quote! {
             #[diesel(table_name = schema::accounts)]
-            pub(crate) struct Account { id: i64 }
+            struct Account { id: i64 }
         });
-        assert!(!private.contains("AuditedTable"), "{private}");
+        assert!(private.contains("AuditedTable < Account >"), "{private}");
 
         let generic = expand(parse_quote! {
             #[diesel(table_name = schema::accounts)]
             pub struct Account<T> { id: T }
         });
-        assert!(!generic.contains("AuditedTable"), "{generic}");
+        assert!(
+            generic.contains("AuditedTable < Account < T > >"),
+            "{generic}"
+        );
+
+        let no_table = expand(parse_quote! {
+            pub struct Account { id: i64 }
+        });
+        assert!(!no_table.contains("AuditedTable"), "{no_table}");
     }
 }

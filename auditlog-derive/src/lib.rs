@@ -49,10 +49,9 @@
 //!
 //! - `Auditable` for the struct: `OBJECT_TYPE`, `AUDITED_FIELDS`, `object_key`, `snapshot`,
 //!   `diff` and, when asked for, `object_repr`.
-//! - `AuditedTable` for the Diesel table named in `#[diesel(table_name = ...)]`, with the
-//!   struct as its `Model`, when the struct is `pub` and not generic. Diesel's table types are
-//!   `pub` and Rust does not allow a less visible `Model`, so a `pub(crate)` or private model
-//!   gets no `AuditedTable` impl (its `Auditable` impl is unaffected); nor does a generic one.
+//! - `AuditedTable<Struct>` for the Diesel table named in `#[diesel(table_name = ...)]`, which
+//!   lets `AuditedConnection` find the model from a plain Diesel target. Any number of models,
+//!   of any visibility, may claim the same table.
 //!
 //! The derive adds no trait bounds: every audited field's type must implement `AuditValue`,
 //! and a generic struct states that on its own parameters (`struct Row<T: AuditValue>`).

@@ -16,9 +16,6 @@ use crate::history::History;
 use crate::row::NewLogRow;
 use crate::{AuditError, AuditedTable};
 
-/// The audited model of a table.
-type ModelOf<T> = <T as AuditedTable>::Model;
-
 enum Inner<'c, C> {
     Owned(C),
     Borrowed(&'c mut C),
@@ -155,10 +152,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     }
 
     /// Starts an audited insert into `table`.
-    pub fn insert_into<T>(&mut self, table: T) -> AuditedInsert<'_, 'c, C, T>
-    where
-        T: Table + AuditedTable,
-    {
+    pub fn insert_into<T: Table>(&mut self, table: T) -> AuditedInsert<'_, 'c, C, T> {
         AuditedInsert { conn: self, table }
     }
 
@@ -291,23 +285,25 @@ impl<C, T, V> fmt::Debug for AuditedInsertValues<'_, '_, C, T, V> {
 impl<C, T, V> AuditedInsertValues<'_, '_, C, T, V>
 where
     C: AuditConnection,
-    T: Table + AuditedTable,
+    T: Table,
     V: Insertable<T>,
 {
     /// Inserts the rows and returns them as stored; writes one create entry per row, with
     /// its masked snapshot.
-    pub fn get_results<'q>(self) -> Result<Vec<ModelOf<T>>, AuditError>
+    pub fn get_results<'q, M>(self) -> Result<Vec<M>, AuditError>
     where
-        InsertStatement<T, V::Values>: LoadQuery<'q, C, ModelOf<T>>,
+        M: Auditable,
+        T: AuditedTable<M>,
+        InsertStatement<T, V::Values>: LoadQuery<'q, C, M>,
     {
-        let object_type = ModelOf::<T>::OBJECT_TYPE;
+        let object_type = M::OBJECT_TYPE;
         let AuditedInsertValues {
             conn,
             table,
             values,
         } = self;
         conn.audited(|conn, context, masker| {
-            let rows: Vec<ModelOf<T>> = diesel::insert_into(table)
+            let rows: Vec<M> = diesel::insert_into(table)
                 .values(values)
                 .get_results(conn)
                 .map_err(data_error("insert", object_type))?;
@@ -321,20 +317,23 @@ where
     }
 
     /// Inserts one row and returns it as stored.
-    pub fn get_result<'q>(self) -> Result<ModelOf<T>, AuditError>
+    pub fn get_result<'q, M>(self) -> Result<M, AuditError>
     where
-        InsertStatement<T, V::Values>: LoadQuery<'q, C, ModelOf<T>>,
+        M: Auditable,
+        T: AuditedTable<M>,
+        InsertStatement<T, V::Values>: LoadQuery<'q, C, M>,
     {
-        let object_type = ModelOf::<T>::OBJECT_TYPE;
-        first_row(self.get_results()?, "insert", object_type)
+        first_row(self.get_results()?, "insert", M::OBJECT_TYPE)
     }
 
     /// Inserts the rows and returns how many were inserted.
-    pub fn execute<'q>(self) -> Result<usize, AuditError>
+    pub fn execute<'q, M>(self) -> Result<usize, AuditError>
     where
-        InsertStatement<T, V::Values>: LoadQuery<'q, C, ModelOf<T>>,
+        M: Auditable,
+        T: AuditedTable<M>,
+        InsertStatement<T, V::Values>: LoadQuery<'q, C, M>,
     {
-        self.get_results().map(|rows| rows.len())
+        self.get_results::<M>().map(|rows| rows.len())
     }
 }
 
@@ -359,7 +358,7 @@ where
     C: AuditConnection,
     M: Auditable + HasTable,
     &'m M: Identifiable<Table = M::Table> + AsChangeset<Target = M::Table>,
-    M::Table: FindDsl<<&'m M as Identifiable>::Id> + AuditedTable<Model = M>,
+    M::Table: FindDsl<<&'m M as Identifiable>::Id> + AuditedTable<M>,
     SaveTarget<'m, M>: IntoUpdateTarget<Table = M::Table> + AsQuery + Clone,
 {
     /// Saves the model and returns its row as stored.
@@ -369,7 +368,7 @@ where
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
         let target = M::table().find(self.model.id());
-        self.conn.update(target).set(self.model).get_result()
+        self.conn.update(target).set(self.model).get_result::<M>()
     }
 
     /// Saves the model and returns how many rows were updated (1, or 0 when its row no
@@ -380,7 +379,7 @@ where
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
         let target = M::table().find(self.model.id());
-        self.conn.update(target).set(self.model).execute()
+        self.conn.update(target).set(self.model).execute::<M>()
     }
 }
 
@@ -426,7 +425,6 @@ impl<C, Tgt, V> AuditedUpdateSet<'_, '_, C, Tgt, V>
 where
     C: AuditConnection,
     Tgt: IntoUpdateTarget + AsQuery + Clone,
-    Tgt::Table: AuditedTable,
     V: AsChangeset<Target = Tgt::Table>,
 {
     /// Applies the update and returns the updated rows as stored.
@@ -437,13 +435,14 @@ where
     /// by re-running the filter, so rows the update moves out of its own filter are
     /// recorded too. An update that changes a primary key is refused (and rolled back),
     /// since its rows cannot be matched.
-    pub fn get_results<'q>(self) -> Result<Vec<ModelOf<Tgt::Table>>, AuditError>
+    pub fn get_results<'q, M>(self) -> Result<Vec<M>, AuditError>
     where
-        Tgt::Query: LoadBefore<'q, C, ModelOf<Tgt::Table>>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>:
-            AsQuery + LoadQuery<'q, C, ModelOf<Tgt::Table>>,
+        M: Auditable,
+        Tgt::Table: AuditedTable<M>,
+        Tgt::Query: LoadBefore<'q, C, M>,
+        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
     {
-        let object_type = ModelOf::<Tgt::Table>::OBJECT_TYPE;
+        let object_type = M::OBJECT_TYPE;
         let AuditedUpdateSet {
             conn,
             target,
@@ -452,14 +451,14 @@ where
         conn.audited(|conn, context, masker| {
             // Known shortcoming: before- and after-images of the whole operation are held in
             // memory at once; bulk updates are not yet streamed in key-range chunks.
-            let before: Vec<ModelOf<Tgt::Table>> = target
+            let before: Vec<M> = target
                 .clone()
                 .as_query()
                 .load_before(conn)
                 .map_err(data_error("update (reading the before-image)", object_type))?;
-            let mut before: HashMap<String, ModelOf<Tgt::Table>> =
+            let mut before: HashMap<String, M> =
                 before.into_iter().map(|m| (m.object_key(), m)).collect();
-            let after: Vec<ModelOf<Tgt::Table>> = diesel::update(target)
+            let after: Vec<M> = diesel::update(target)
                 .set(values)
                 .get_results(conn)
                 .map_err(data_error("update", object_type))?;
@@ -485,24 +484,25 @@ where
 
     /// Applies the update and returns the first updated row (Diesel's `NotFound` error,
     /// wrapped, when no row matched).
-    pub fn get_result<'q>(self) -> Result<ModelOf<Tgt::Table>, AuditError>
+    pub fn get_result<'q, M>(self) -> Result<M, AuditError>
     where
-        Tgt::Query: LoadBefore<'q, C, ModelOf<Tgt::Table>>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>:
-            AsQuery + LoadQuery<'q, C, ModelOf<Tgt::Table>>,
+        M: Auditable,
+        Tgt::Table: AuditedTable<M>,
+        Tgt::Query: LoadBefore<'q, C, M>,
+        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
     {
-        let object_type = ModelOf::<Tgt::Table>::OBJECT_TYPE;
-        first_row(self.get_results()?, "update", object_type)
+        first_row(self.get_results()?, "update", M::OBJECT_TYPE)
     }
 
     /// Applies the update and returns how many rows it matched.
-    pub fn execute<'q>(self) -> Result<usize, AuditError>
+    pub fn execute<'q, M>(self) -> Result<usize, AuditError>
     where
-        Tgt::Query: LoadBefore<'q, C, ModelOf<Tgt::Table>>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>:
-            AsQuery + LoadQuery<'q, C, ModelOf<Tgt::Table>>,
+        M: Auditable,
+        Tgt::Table: AuditedTable<M>,
+        Tgt::Query: LoadBefore<'q, C, M>,
+        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
     {
-        self.get_results().map(|rows| rows.len())
+        self.get_results::<M>().map(|rows| rows.len())
     }
 }
 
@@ -523,18 +523,19 @@ impl<C, Tgt> AuditedDelete<'_, '_, C, Tgt>
 where
     C: AuditConnection,
     Tgt: IntoUpdateTarget,
-    Tgt::Table: AuditedTable,
 {
     /// Deletes the rows and returns them as they were; writes one delete entry per row with
     /// its final masked snapshot (taken from `RETURNING`, so it is exactly what was deleted).
-    pub fn get_results<'q>(self) -> Result<Vec<ModelOf<Tgt::Table>>, AuditError>
+    pub fn get_results<'q, M>(self) -> Result<Vec<M>, AuditError>
     where
-        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, ModelOf<Tgt::Table>>,
+        M: Auditable,
+        Tgt::Table: AuditedTable<M>,
+        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, M>,
     {
-        let object_type = ModelOf::<Tgt::Table>::OBJECT_TYPE;
+        let object_type = M::OBJECT_TYPE;
         let AuditedDelete { conn, target } = self;
         conn.audited(|conn, context, masker| {
-            let rows: Vec<ModelOf<Tgt::Table>> = diesel::delete(target)
+            let rows: Vec<M> = diesel::delete(target)
                 .get_results(conn)
                 .map_err(data_error("delete", object_type))?;
             let entries = rows
@@ -547,10 +548,12 @@ where
     }
 
     /// Deletes the rows and returns how many were deleted.
-    pub fn execute<'q>(self) -> Result<usize, AuditError>
+    pub fn execute<'q, M>(self) -> Result<usize, AuditError>
     where
-        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, ModelOf<Tgt::Table>>,
+        M: Auditable,
+        Tgt::Table: AuditedTable<M>,
+        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, M>,
     {
-        self.get_results().map(|rows| rows.len())
+        self.get_results::<M>().map(|rows| rows.len())
     }
 }

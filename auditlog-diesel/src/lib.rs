@@ -124,14 +124,17 @@ pub use connection::{
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};
 
-/// Maps a Diesel table to the model whose changes are audited through it. Implemented by
+/// Marks `M` as an audited model loaded from this Diesel table. Implemented by
 /// `#[derive(Auditable)]` for the table named in `#[diesel(table_name = ...)]`, which lets the
 /// audited operations take plain Diesel targets (`contracts::table.filter(..)`) and still know
 /// which model to load and diff.
-pub trait AuditedTable {
-    /// The audited model loaded from this table.
-    type Model: Auditable;
-}
+///
+/// The model is a type parameter rather than an associated type so that any model may claim
+/// its table, whatever its visibility, several models may share one table, and a model may be
+/// audited through a table declared in another crate. When a table has exactly one audited
+/// model, Rust infers it; when it has several, name the one you want
+/// (`let rows: Vec<Contract> = conn.update(..).set(..).get_results()?`).
+pub trait AuditedTable<M: Auditable> {}
 
 /// Creates or upgrades the log table; returns the migration versions applied (empty when
 /// the table is up to date).

@@ -54,7 +54,7 @@ impl std::fmt::Display for Contract {
     }
 }
 
-fn audited_model<T: AuditedTable<Model = Contract>>() {}
+fn audited_model<T: AuditedTable<Contract>>() {}
 
 fn main() {
     audited_model::<contracts::table>();
