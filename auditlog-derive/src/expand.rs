@@ -21,10 +21,12 @@ pub(crate) fn derive(node: &DeriveInput) -> syn::Result<TokenStream> {
     let krate = input.crate_path();
     let auditable = impl_auditable(&input, &krate)?;
     let audited_table = impl_audited_table(&input, &krate);
+    let keyed_table = impl_keyed_table(&input, &krate)?;
     Ok(quote! {
         const _: () = {
             #auditable
             #audited_table
+            #keyed_table
         };
     })
 }
@@ -310,6 +312,152 @@ fn impl_audited_table(input: &Input, krate: &Path) -> Option<TokenStream> {
         {
         }
     })
+}
+
+/// `impl<DB> KeyedTable<Struct, DB> for <table_name>::table`: primary-key filters and order
+/// written against the concrete table and columns, which the trait solver resolves where a
+/// filter generic over the table would not. Non-generic structs with a Diesel table only.
+fn impl_keyed_table(input: &Input, krate: &Path) -> syn::Result<Option<TokenStream>> {
+    let Some(table) = input.attrs.diesel_table.as_ref() else {
+        return Ok(None);
+    };
+    if !input.generics.params.is_empty() {
+        return Ok(None);
+    }
+    let key = input.primary_key()?;
+    let ident = input.ident;
+    let diesel = quote!(#krate::__private::diesel);
+    let filter = quote!(#krate::__private::KeyFilter<#table::table, __AuditDb>);
+    let boxable = quote! {
+        #diesel::expression::BoxableExpression<
+            #table::table, __AuditDb, SqlType = #diesel::sql_types::Bool
+        >
+    };
+    let columns: Vec<TokenStream> = key
+        .iter()
+        .map(|field| {
+            let column = column_ident(&field.column_name(), field.ident.span());
+            quote!(#table::#column)
+        })
+        .collect();
+    let members: Vec<&Ident> = key.iter().map(|field| field.ident).collect();
+    let types: Vec<&syn::Type> = key.iter().map(|field| field.ty).collect();
+
+    let key_order = quote!(#(#diesel::ExpressionMethods::asc(#columns)),*);
+    let key_order_type = quote!(#(#diesel::dsl::Asc<#columns>),*);
+    let (bounds, keys_in, keys_after) = if let ([column], [member], [ty]) =
+        (columns.as_slice(), members.as_slice(), types.as_slice())
+    {
+        let bounds = quote! {
+            #diesel::dsl::EqAny<#column, ::std::vec::Vec<#ty>>: #boxable + 'static,
+            #diesel::dsl::Gt<#column, #ty>: #boxable + 'static,
+        };
+        let keys_in = quote! {
+            ::std::boxed::Box::new(#diesel::ExpressionMethods::eq_any(
+                #column,
+                __audit_rows
+                    .iter()
+                    .map(|__audit_row| ::std::clone::Clone::clone(&__audit_row.#member))
+                    .collect::<::std::vec::Vec<#ty>>(),
+            ))
+        };
+        let keys_after = quote! {
+            ::std::boxed::Box::new(#diesel::ExpressionMethods::gt(
+                #column,
+                ::std::clone::Clone::clone(&__audit_row.#member),
+            ))
+        };
+        (bounds, keys_in, keys_after)
+    } else {
+        composite_key_filters(
+            krate, &diesel, &filter, &boxable, &columns, &members, &types,
+        )
+    };
+
+    Ok(Some(quote! {
+        #[automatically_derived]
+        impl<__AuditDb> #krate::__private::KeyedTable<#ident, __AuditDb> for #table::table
+        where
+            __AuditDb: #diesel::backend::Backend,
+            #bounds
+        {
+            type KeyOrder = (#key_order_type,);
+
+            fn key_order() -> Self::KeyOrder {
+                (#key_order,)
+            }
+
+            fn keys_in(__audit_rows: &[#ident]) -> #filter {
+                #keys_in
+            }
+
+            fn keys_after(__audit_row: &#ident) -> #filter {
+                #keys_after
+            }
+        }
+    }))
+}
+
+/// The filters of a composite key `(a, b, ...)`: `keys_in` is an OR over the rows of an AND
+/// over the columns; `keys_after` is the lexicographic comparison
+/// `a > x OR (a = x AND b > y) OR ...`.
+fn composite_key_filters(
+    krate: &Path,
+    diesel: &TokenStream,
+    filter: &TokenStream,
+    boxable: &TokenStream,
+    columns: &[TokenStream],
+    members: &[&Ident],
+    types: &[&syn::Type],
+) -> (TokenStream, TokenStream, TokenStream) {
+    let eq = |column: &TokenStream, member: &Ident, row: TokenStream| {
+        quote! {
+            ::std::boxed::Box::new(#diesel::ExpressionMethods::eq(
+                #column,
+                ::std::clone::Clone::clone(&#row.#member),
+            )) as #filter
+        }
+    };
+    let row_eqs = columns
+        .iter()
+        .zip(members)
+        .map(|(column, member)| eq(column, member, quote!(__audit_row)));
+    let keys_in = quote! {
+        #krate::__private::any_of(__audit_rows.iter().map(|__audit_row| {
+            #krate::__private::all_of([#(#row_eqs),*])
+        }))
+    };
+    let after_terms = (0..columns.len()).map(|i| {
+        let equal = (0..i).map(|j| eq(&columns[j], members[j], quote!(__audit_row)));
+        let (column, member) = (&columns[i], members[i]);
+        quote! {
+            #krate::__private::all_of([
+                #(#equal,)*
+                ::std::boxed::Box::new(#diesel::ExpressionMethods::gt(
+                    #column,
+                    ::std::clone::Clone::clone(&__audit_row.#member),
+                )) as #filter
+            ])
+        }
+    });
+    let keys_after = quote!(#krate::__private::any_of([#(#after_terms),*]));
+    let bounds = quote! {
+        #(
+            #diesel::dsl::Eq<#columns, #types>: #boxable + 'static,
+            #diesel::dsl::Gt<#columns, #types>: #boxable + 'static,
+        )*
+        #diesel::dsl::And<#filter, #filter>: #boxable + 'static,
+        #diesel::dsl::Or<#filter, #filter>: #boxable + 'static,
+        #diesel::expression::SqlLiteral<#diesel::sql_types::Bool>: #boxable,
+    };
+    (bounds, keys_in, keys_after)
+}
+
+/// A Diesel column's identifier, raw when the name is a Rust keyword (`r#type`).
+fn column_ident(name: &str, span: proc_macro2::Span) -> Ident {
+    syn::parse_str::<Ident>(name)
+        .map(|ident| Ident::new(&ident.to_string(), span))
+        .unwrap_or_else(|_| Ident::new_raw(name, span))
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@
 //! - `AuditedTable<Struct>` for the Diesel table named in `#[diesel(table_name = ...)]`, which
 //!   lets `AuditedConnection` find the model from a plain Diesel target. Any number of models,
 //!   of any visibility, may claim the same table.
+//! - `KeyedTable<Struct, DB>` for that table, for non-generic structs: primary-key filters and
+//!   order written against the concrete columns, which bulk updates and deletes use to work
+//!   through their rows in bounded chunks.
 //!
 //! The derive adds no trait bounds: every audited field's type must implement `AuditValue`,
 //! and a generic struct states that on its own parameters (`struct Row<T: AuditValue>`).

@@ -8,13 +8,13 @@ use diesel::associations::HasTable;
 use diesel::query_builder::{
     AsChangeset, AsQuery, DeleteStatement, InsertStatement, IntoUpdateTarget, UpdateStatement,
 };
-use diesel::query_dsl::methods::{FindDsl, LoadQuery};
-use diesel::{Identifiable, Insertable, RunQueryDsl, Table};
+use diesel::query_dsl::methods::{BoxedDsl, FilterDsl, FindDsl, LimitDsl, LoadQuery, OrderDsl};
+use diesel::{Connection, Identifiable, Insertable, RunQueryDsl, Table};
 
 use crate::backend::{AuditConnection, LoadBefore};
 use crate::history::History;
 use crate::row::NewLogRow;
-use crate::{AuditError, AuditedTable};
+use crate::{AuditError, AuditedTable, KeyFilter, KeyedTable};
 
 enum Inner<'c, C> {
     Owned(C),
@@ -52,6 +52,7 @@ pub struct AuditedConnection<'c, C> {
     conn: Inner<'c, C>,
     context: AuditContext,
     masker: Masker,
+    chunk_size: usize,
 }
 
 impl<C: AuditConnection> fmt::Debug for AuditedConnection<'_, C> {
@@ -60,6 +61,7 @@ impl<C: AuditConnection> fmt::Debug for AuditedConnection<'_, C> {
             .field("backend", &C::BACKEND)
             .field("context", &self.context)
             .field("masker", &self.masker)
+            .field("chunk_size", &self.chunk_size)
             .finish()
     }
 }
@@ -71,6 +73,7 @@ impl<C: AuditConnection> AuditedConnection<'static, C> {
             conn: Inner::Owned(conn),
             context: AuditContext::default(),
             masker: Masker::default(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
 }
@@ -93,6 +96,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             conn: Inner::Borrowed(conn),
             context: AuditContext::default(),
             masker: Masker::default(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
 
@@ -100,6 +104,13 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     /// values are stored as the bare placeholder.
     pub fn with_masking_key(mut self, key: MaskingKey) -> Self {
         self.masker = Masker::new(Some(key));
+        self
+    }
+
+    /// Rows per chunk of bulk updates and deletes (at least 1; default
+    /// [`DEFAULT_CHUNK_SIZE`]): the most rows, and their entries, held in memory at once.
+    pub fn with_chunk_size(mut self, rows: usize) -> Self {
+        self.chunk_size = rows.max(1);
         self
     }
 
@@ -141,11 +152,13 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     {
         let context = self.operation_context();
         let masker = self.masker.clone();
+        let chunk_size = self.chunk_size;
         self.conn.get().transaction(|conn| {
             let mut inner = AuditedConnection {
                 conn: Inner::Borrowed(conn),
                 context,
                 masker,
+                chunk_size,
             };
             f(&mut inner)
         })
@@ -367,8 +380,9 @@ where
         <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
-        let target = M::table().find(self.model.id());
-        self.conn.update(target).set(self.model).get_result::<M>()
+        let object_type = M::OBJECT_TYPE;
+        let rows = self.run()?;
+        first_row(rows, "save", object_type)
     }
 
     /// Saves the model and returns how many rows were updated (1, or 0 when its row no
@@ -378,9 +392,69 @@ where
         <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
-        let target = M::table().find(self.model.id());
-        self.conn.update(target).set(self.model).execute::<M>()
+        self.run().map(|rows| rows.len())
     }
+}
+
+impl<'m, C, M> AuditedSave<'_, '_, 'm, C, M>
+where
+    C: AuditConnection,
+    M: Auditable + HasTable,
+    &'m M: Identifiable<Table = M::Table> + AsChangeset<Target = M::Table>,
+    M::Table: FindDsl<<&'m M as Identifiable>::Id> + AuditedTable<M>,
+    SaveTarget<'m, M>: IntoUpdateTarget<Table = M::Table> + AsQuery + Clone,
+{
+    fn run<'q>(self) -> Result<Vec<M>, AuditError>
+    where
+        <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
+        diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
+    {
+        let object_type = M::OBJECT_TYPE;
+        let AuditedSave { conn, model } = self;
+        conn.audited(|conn, context, masker| {
+            let target = M::table().find(model.id());
+            let before: Vec<M> = target
+                .clone()
+                .as_query()
+                .load_before(conn)
+                .map_err(data_error("save (reading the stored row)", object_type))?;
+            let after: Vec<M> = diesel::update(target)
+                .set(model)
+                .get_results(conn)
+                .map_err(data_error("save", object_type))?;
+            log_updates(conn, before, &after, masker, context)?;
+            Ok(after)
+        })
+    }
+}
+
+/// Matches after-images to before-images by primary key and writes one update entry per row
+/// whose audited fields changed; returns how many entries were written.
+fn log_updates<C: AuditConnection, M: Auditable>(
+    conn: &mut C,
+    before: Vec<M>,
+    after: &[M],
+    masker: &Masker,
+    context: &AuditContext,
+) -> Result<usize, AuditError> {
+    let object_type = M::OBJECT_TYPE;
+    let mut before: HashMap<String, M> = before.into_iter().map(|m| (m.object_key(), m)).collect();
+    let mut entries = Vec::new();
+    for row in after {
+        let key = row.object_key();
+        let Some(old) = before.remove(&key) else {
+            return Err(AuditError::Unmatched {
+                object_type,
+                object_key: key,
+                reason:
+                    "the updated row has no before-image (did the update change its primary key?)",
+            });
+        };
+        entries.extend(NewLogEntry::update(&old, row, masker, context));
+    }
+    let written = entries.len();
+    write_entries(conn, object_type, entries)?;
+    Ok(written)
 }
 
 /// An audited update; see [`AuditedConnection::update`].
@@ -421,65 +495,62 @@ impl<C, Tgt, V> fmt::Debug for AuditedUpdateSet<'_, '_, C, Tgt, V> {
     }
 }
 
+/// The before-image query of one chunk: the target, boxed for the connection's backend.
+type BoxedBefore<'q, Tgt, C> =
+    diesel::dsl::IntoBoxed<'q, <Tgt as AsQuery>::Query, <C as Connection>::Backend>;
+
+/// The primary-key filter of the target's table on the connection's backend.
+type TableKeyFilter<Tgt, C> = KeyFilter<<Tgt as HasTable>::Table, <C as Connection>::Backend>;
+
+/// The target narrowed to one chunk's rows.
+type ChunkTarget<Tgt, C> = diesel::dsl::Filter<Tgt, TableKeyFilter<Tgt, C>>;
+
+/// Rows in one chunk when [`AuditedConnection::with_chunk_size`] is not used.
+pub const DEFAULT_CHUNK_SIZE: usize = 1_000;
+
 impl<C, Tgt, V> AuditedUpdateSet<'_, '_, C, Tgt, V>
 where
     C: AuditConnection,
-    Tgt: IntoUpdateTarget + AsQuery + Clone,
-    V: AsChangeset<Target = Tgt::Table>,
+    Tgt: IntoUpdateTarget + AsQuery + Clone + FilterDsl<TableKeyFilter<Tgt, C>>,
+    V: AsChangeset<Target = Tgt::Table> + Clone,
+    ChunkTarget<Tgt, C>: IntoUpdateTarget<Table = Tgt::Table>,
 {
     /// Applies the update and returns the updated rows as stored.
     ///
-    /// The before-image of every selected row is read first (locked with `FOR UPDATE` on
-    /// PostgreSQL), the update returns the after-image (`RETURNING`), and each row whose
-    /// audited fields changed gets one update entry. Rows are matched by primary key, never
-    /// by re-running the filter, so rows the update moves out of its own filter are
-    /// recorded too. An update that changes a primary key is refused (and rolled back),
-    /// since its rows cannot be matched.
+    /// The rows the target selects are worked through in primary-key order, one chunk at a
+    /// time ([`AuditedConnection::with_chunk_size`]): each chunk's before-image is read
+    /// (locked with `FOR UPDATE` on PostgreSQL), the update is applied to exactly those rows
+    /// and returns their after-image (`RETURNING`), and each row whose audited fields changed
+    /// gets one update entry. Rows are matched by primary key, never by re-running the filter,
+    /// so rows the update moves out of its own filter are recorded too. An update that changes
+    /// a primary key is refused (and rolled back), since its rows cannot be matched.
+    ///
+    /// All chunks run in one transaction, so the result is all or nothing. A filter is
+    /// evaluated per chunk, so a filter that depends on *other* rows the update changes (a
+    /// subquery over the same table) can select differently than one statement would.
+    ///
+    /// The returned rows are all held in memory; [`execute`](Self::execute) keeps only one
+    /// chunk at a time.
     pub fn get_results<'q, M>(self) -> Result<Vec<M>, AuditError>
     where
         M: Auditable,
-        Tgt::Table: AuditedTable<M>,
-        Tgt::Query: LoadBefore<'q, C, M>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: FilterDsl<TableKeyFilter<Tgt, C>, Output = BoxedBefore<'q, Tgt, C>>
+            + OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        UpdateStatement<
+            Tgt::Table,
+            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
+            V::Changeset,
+        >: AsQuery + LoadQuery<'q, C, M>,
     {
-        let object_type = M::OBJECT_TYPE;
-        let AuditedUpdateSet {
-            conn,
-            target,
-            values,
-        } = self;
-        conn.audited(|conn, context, masker| {
-            // Known shortcoming: before- and after-images of the whole operation are held in
-            // memory at once; bulk updates are not yet streamed in key-range chunks.
-            let before: Vec<M> = target
-                .clone()
-                .as_query()
-                .load_before(conn)
-                .map_err(data_error("update (reading the before-image)", object_type))?;
-            let mut before: HashMap<String, M> =
-                before.into_iter().map(|m| (m.object_key(), m)).collect();
-            let after: Vec<M> = diesel::update(target)
-                .set(values)
-                .get_results(conn)
-                .map_err(data_error("update", object_type))?;
-            let mut entries = Vec::new();
-            for row in &after {
-                let key = row.object_key();
-                let Some(old) = before.remove(&key) else {
-                    return Err(AuditError::Unmatched {
-                        object_type,
-                        object_key: key,
-                        reason: "the updated row has no before-image (did the update change its primary key?)",
-                    });
-                };
-                entries.extend(NewLogEntry::update(&old, row, masker, context));
-            }
-            if entries.len() > 1000 {
-                tracing::info!(object_type, rows = after.len(), entries = entries.len(), "audited bulk update");
-            }
-            write_entries(conn, object_type, entries)?;
-            Ok(after)
-        })
+        let mut rows = Vec::new();
+        self.run(|chunk| rows.extend(chunk))?;
+        Ok(rows)
     }
 
     /// Applies the update and returns the first updated row (Diesel's `NotFound` error,
@@ -487,22 +558,109 @@ where
     pub fn get_result<'q, M>(self) -> Result<M, AuditError>
     where
         M: Auditable,
-        Tgt::Table: AuditedTable<M>,
-        Tgt::Query: LoadBefore<'q, C, M>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: FilterDsl<TableKeyFilter<Tgt, C>, Output = BoxedBefore<'q, Tgt, C>>
+            + OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        UpdateStatement<
+            Tgt::Table,
+            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
+            V::Changeset,
+        >: AsQuery + LoadQuery<'q, C, M>,
     {
         first_row(self.get_results()?, "update", M::OBJECT_TYPE)
     }
 
-    /// Applies the update and returns how many rows it matched.
+    /// Applies the update and returns how many rows it matched. Memory stays bounded by the
+    /// chunk size however many rows are updated.
     pub fn execute<'q, M>(self) -> Result<usize, AuditError>
     where
         M: Auditable,
-        Tgt::Table: AuditedTable<M>,
-        Tgt::Query: LoadBefore<'q, C, M>,
-        UpdateStatement<Tgt::Table, Tgt::WhereClause, V::Changeset>: AsQuery + LoadQuery<'q, C, M>,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: FilterDsl<TableKeyFilter<Tgt, C>, Output = BoxedBefore<'q, Tgt, C>>
+            + OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        UpdateStatement<
+            Tgt::Table,
+            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
+            V::Changeset,
+        >: AsQuery + LoadQuery<'q, C, M>,
     {
-        self.get_results::<M>().map(|rows| rows.len())
+        let mut count = 0;
+        self.run(|chunk: Vec<M>| count += chunk.len())?;
+        Ok(count)
+    }
+
+    /// The chunk loop; hands each chunk's after-image to `sink`.
+    fn run<'q, M>(self, mut sink: impl FnMut(Vec<M>)) -> Result<(), AuditError>
+    where
+        M: Auditable,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: FilterDsl<TableKeyFilter<Tgt, C>, Output = BoxedBefore<'q, Tgt, C>>
+            + OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        UpdateStatement<
+            Tgt::Table,
+            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
+            V::Changeset,
+        >: AsQuery + LoadQuery<'q, C, M>,
+    {
+        let object_type = M::OBJECT_TYPE;
+        let AuditedUpdateSet {
+            conn,
+            target,
+            values,
+        } = self;
+        let chunk_size = conn.chunk_size;
+        conn.audited(|conn, context, masker| {
+            let mut resume_after = None;
+            let mut rows = 0usize;
+            let mut logged = 0usize;
+            loop {
+                let mut query = BoxedDsl::internal_into_boxed(target.clone().as_query());
+                if let Some(after) = resume_after.take() {
+                    query = FilterDsl::filter(query, after);
+                }
+                let query = OrderDsl::order(query, Tgt::Table::key_order());
+                let query = LimitDsl::limit(query, i64::try_from(chunk_size).unwrap_or(i64::MAX));
+                let before: Vec<M> = query
+                    .load_before(conn)
+                    .map_err(data_error("update (reading the before-image)", object_type))?;
+                let Some(last) = before.last() else {
+                    break;
+                };
+                resume_after = Some(Tgt::Table::keys_after(last));
+                let chunk_target = FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&before));
+                let more = before.len() >= chunk_size;
+
+                let after: Vec<M> = diesel::update(chunk_target)
+                    .set(values.clone())
+                    .get_results(conn)
+                    .map_err(data_error("update", object_type))?;
+                rows += after.len();
+                logged += log_updates(conn, before, &after, masker, context)?;
+                sink(after);
+                if !more {
+                    break;
+                }
+            }
+            if rows > chunk_size {
+                tracing::info!(object_type, rows, entries = logged, "audited bulk update");
+            }
+            Ok(())
+        })
     }
 }
 
@@ -522,38 +680,99 @@ impl<C, Tgt> fmt::Debug for AuditedDelete<'_, '_, C, Tgt> {
 impl<C, Tgt> AuditedDelete<'_, '_, C, Tgt>
 where
     C: AuditConnection,
-    Tgt: IntoUpdateTarget,
+    Tgt: IntoUpdateTarget + AsQuery + Clone + FilterDsl<TableKeyFilter<Tgt, C>>,
+    ChunkTarget<Tgt, C>: IntoUpdateTarget<Table = Tgt::Table>,
 {
     /// Deletes the rows and returns them as they were; writes one delete entry per row with
     /// its final masked snapshot (taken from `RETURNING`, so it is exactly what was deleted).
+    ///
+    /// Like updates, deletes work through the target's rows one chunk at a time, in one
+    /// transaction; the returned rows are all held in memory, while
+    /// [`execute`](Self::execute) keeps one chunk at a time.
     pub fn get_results<'q, M>(self) -> Result<Vec<M>, AuditError>
     where
         M: Auditable,
-        Tgt::Table: AuditedTable<M>,
-        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, M>,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        DeleteStatement<Tgt::Table, <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause>:
+            LoadQuery<'q, C, M>,
     {
-        let object_type = M::OBJECT_TYPE;
-        let AuditedDelete { conn, target } = self;
-        conn.audited(|conn, context, masker| {
-            let rows: Vec<M> = diesel::delete(target)
-                .get_results(conn)
-                .map_err(data_error("delete", object_type))?;
-            let entries = rows
-                .iter()
-                .map(|row| NewLogEntry::delete(row, masker, context))
-                .collect();
-            write_entries(conn, object_type, entries)?;
-            Ok(rows)
-        })
+        let mut rows = Vec::new();
+        self.run(|chunk| rows.extend(chunk))?;
+        Ok(rows)
     }
 
-    /// Deletes the rows and returns how many were deleted.
+    /// Deletes the rows and returns how many were deleted. Memory stays bounded by the chunk
+    /// size however many rows are deleted.
     pub fn execute<'q, M>(self) -> Result<usize, AuditError>
     where
         M: Auditable,
-        Tgt::Table: AuditedTable<M>,
-        DeleteStatement<Tgt::Table, Tgt::WhereClause>: LoadQuery<'q, C, M>,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        DeleteStatement<Tgt::Table, <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause>:
+            LoadQuery<'q, C, M>,
     {
-        self.get_results::<M>().map(|rows| rows.len())
+        let mut count = 0;
+        self.run(|chunk: Vec<M>| count += chunk.len())?;
+        Ok(count)
+    }
+
+    /// The chunk loop: lock the next chunk of rows in key order, delete exactly those.
+    fn run<'q, M>(self, mut sink: impl FnMut(Vec<M>)) -> Result<(), AuditError>
+    where
+        M: Auditable,
+        Tgt::Table: KeyedTable<M, C::Backend>,
+        Tgt::Query: BoxedDsl<'q, C::Backend>,
+        BoxedBefore<'q, Tgt, C>: OrderDsl<
+                <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
+                Output = BoxedBefore<'q, Tgt, C>,
+            > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
+            + LoadBefore<'q, C, M>,
+        DeleteStatement<Tgt::Table, <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause>:
+            LoadQuery<'q, C, M>,
+    {
+        let object_type = M::OBJECT_TYPE;
+        let AuditedDelete { conn, target } = self;
+        let chunk_size = conn.chunk_size;
+        conn.audited(|conn, context, masker| {
+            loop {
+                // Deleted rows leave the target, so every round starts from the beginning.
+                let query = BoxedDsl::internal_into_boxed(target.clone().as_query());
+                let query = OrderDsl::order(query, Tgt::Table::key_order());
+                let query = LimitDsl::limit(query, i64::try_from(chunk_size).unwrap_or(i64::MAX));
+                let doomed: Vec<M> = query
+                    .load_before(conn)
+                    .map_err(data_error("delete (locking the rows)", object_type))?;
+                if doomed.is_empty() {
+                    break;
+                }
+                let more = doomed.len() >= chunk_size;
+                let chunk_target = FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&doomed));
+                drop(doomed);
+                let rows: Vec<M> = diesel::delete(chunk_target)
+                    .get_results(conn)
+                    .map_err(data_error("delete", object_type))?;
+                let entries = rows
+                    .iter()
+                    .map(|row| NewLogEntry::delete(row, masker, context))
+                    .collect();
+                write_entries(conn, object_type, entries)?;
+                sink(rows);
+                if !more {
+                    break;
+                }
+            }
+            Ok(())
+        })
     }
 }

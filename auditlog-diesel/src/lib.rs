@@ -110,6 +110,7 @@ mod error;
 mod history;
 mod row;
 pub mod schema;
+mod table;
 
 pub use auditlog_core::*;
 pub use auditlog_derive::Auditable;
@@ -119,22 +120,11 @@ pub use backend::LockedForUpdate;
 pub use backend::{AuditConnection, LoadBefore};
 pub use connection::{
     AuditedConnection, AuditedDelete, AuditedInsert, AuditedInsertValues, AuditedSave,
-    AuditedUpdate, AuditedUpdateSet,
+    AuditedUpdate, AuditedUpdateSet, DEFAULT_CHUNK_SIZE,
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};
-
-/// Marks `M` as an audited model loaded from this Diesel table. Implemented by
-/// `#[derive(Auditable)]` for the table named in `#[diesel(table_name = ...)]`, which lets the
-/// audited operations take plain Diesel targets (`contracts::table.filter(..)`) and still know
-/// which model to load and diff.
-///
-/// The model is a type parameter rather than an associated type so that any model may claim
-/// its table, whatever its visibility, several models may share one table, and a model may be
-/// audited through a table declared in another crate. When a table has exactly one audited
-/// model, Rust infers it; when it has several, name the one you want
-/// (`let rows: Vec<Contract> = conn.update(..).set(..).get_results()?`).
-pub trait AuditedTable<M: Auditable> {}
+pub use table::{AuditedTable, KeyFilter, KeyedTable};
 
 /// Creates or upgrades the log table; returns the migration versions applied (empty when
 /// the table is up to date).
@@ -155,6 +145,8 @@ pub fn run_migrations<C: AuditConnection>(conn: &mut C) -> Result<Vec<String>, A
 /// Support for generated code. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::AuditedTable;
+    pub use crate::table::{all_of, any_of};
+    pub use crate::{AuditedTable, KeyFilter, KeyedTable};
     pub use auditlog_core::__private::*;
+    pub use diesel;
 }
