@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Action, AuditContext, Auditable, ChangeSet, Masker, Snapshot};
+use crate::{
+    Action, AssociationChange, AuditContext, Auditable, ChangeSet, EventDetails, Masker,
+    SecurityEvent, Severity, Snapshot,
+};
 
 /// Which object an entry is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +43,10 @@ pub struct NewLogEntry {
     pub changes: ChangeSet,
     /// All audited fields (creates and deletes).
     pub snapshot: Option<Snapshot>,
+    /// The event (security events and accesses).
+    pub event: Option<EventDetails>,
+    /// The association change (many-to-many actions).
+    pub association: Option<AssociationChange>,
     /// Who, from where, why.
     pub context: AuditContext,
 }
@@ -59,6 +66,10 @@ pub struct LogEntry {
     pub changes: ChangeSet,
     /// All audited fields (creates and deletes).
     pub snapshot: Option<Snapshot>,
+    /// The event (security events and accesses).
+    pub event: Option<EventDetails>,
+    /// The association change (many-to-many actions).
+    pub association: Option<AssociationChange>,
     /// Who, from where, why.
     pub context: AuditContext,
 }
@@ -99,8 +110,80 @@ impl NewLogEntry {
             object: ObjectRef::of(after),
             changes,
             snapshot: None,
+            event: None,
+            association: None,
             context: context.clone(),
         })
+    }
+
+    /// A security event entry. Without a target, the entry's object type and key are empty.
+    pub fn event(event: SecurityEvent, context: &AuditContext) -> Self {
+        let SecurityEvent {
+            name,
+            severity,
+            target,
+            details,
+        } = event;
+        NewLogEntry {
+            timestamp: now_micros(),
+            action: Action::Event,
+            object: target.unwrap_or(ObjectRef {
+                object_type: String::new(),
+                object_key: String::new(),
+                object_repr: None,
+            }),
+            changes: ChangeSet::default(),
+            snapshot: None,
+            event: Some(EventDetails {
+                name,
+                severity,
+                details,
+            }),
+            association: None,
+            context: context.clone(),
+        }
+    }
+
+    /// An access entry: someone viewed `model`. Recorded with severity `Info` and the event
+    /// name `access`, plus optional details (which view, why).
+    pub fn access<T: Auditable>(
+        model: &T,
+        details: Option<serde_json::Value>,
+        context: &AuditContext,
+    ) -> Self {
+        NewLogEntry {
+            timestamp: now_micros(),
+            action: Action::Access,
+            object: ObjectRef::of(model),
+            changes: ChangeSet::default(),
+            snapshot: None,
+            event: Some(EventDetails {
+                name: "access".to_owned(),
+                severity: Severity::Info,
+                details,
+            }),
+            association: None,
+            context: context.clone(),
+        }
+    }
+
+    /// A many-to-many entry on `parent`: `action` is `M2mAdd`, `M2mRemove` or `M2mClear`.
+    pub fn association(
+        action: Action,
+        parent: ObjectRef,
+        change: AssociationChange,
+        context: &AuditContext,
+    ) -> Self {
+        NewLogEntry {
+            timestamp: now_micros(),
+            action,
+            object: parent,
+            changes: ChangeSet::default(),
+            snapshot: None,
+            event: None,
+            association: Some(change),
+            context: context.clone(),
+        }
     }
 
     fn with_snapshot<T: Auditable>(
@@ -115,6 +198,8 @@ impl NewLogEntry {
             object: ObjectRef::of(model),
             changes: ChangeSet::default(),
             snapshot: Some(model.snapshot(masker)),
+            event: None,
+            association: None,
             context: context.clone(),
         }
     }
@@ -136,6 +221,9 @@ impl std::fmt::Display for LogEntry {
         )?;
         if let Some(repr) = &self.object.object_repr {
             write!(f, " ({})", esc(repr))?;
+        }
+        if let Some(event) = &self.event {
+            write!(f, " [{} {}]", esc(&event.name), event.severity)?;
         }
         let actor = match (&ctx.actor_id, &ctx.actor_display) {
             (Some(id), Some(d)) => format!("{} <{}>", esc(d), esc(id)),
@@ -163,6 +251,16 @@ impl std::fmt::Display for LogEntry {
         if let Some(data) = &ctx.additional_data {
             let text = crate::value::canonical_json(&serde_json::Value::Object(data.clone()));
             write!(f, "\n  data: {}", esc(&text))?;
+        }
+        if let Some(association) = &self.association {
+            write!(f, "\n  {association}")?;
+        }
+        if let Some(details) = self.event.as_ref().and_then(|e| e.details.as_ref()) {
+            write!(
+                f,
+                "\n  details: {}",
+                esc(&crate::value::canonical_json(details))
+            )?;
         }
         for line in self.changes.to_string().lines() {
             write!(f, "\n  {line}")?;

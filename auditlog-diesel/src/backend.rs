@@ -96,6 +96,12 @@ macro_rules! impl_audit_connection {
                     let codes: Vec<i16> = f.actions.iter().map(|a| a.code()).collect();
                     query = query.filter(action.eq_any(codes));
                 }
+                if let Some(name) = &f.event_name {
+                    query = query.filter(event_name.eq(name.clone()));
+                }
+                if let Some(min) = f.min_severity {
+                    query = query.filter(severity.ge(min.code()));
+                }
                 if let Some(t) = f.since {
                     query = query.filter(logged_at.ge(t.naive_utc()));
                 }

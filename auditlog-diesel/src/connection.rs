@@ -204,7 +204,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     }
 
     /// Runs one audited operation in a transaction (or savepoint).
-    fn audited<R>(
+    pub(crate) fn audited<R>(
         &mut self,
         f: impl FnOnce(&mut C, &AuditContext, &Masker) -> Result<R, AuditError>,
     ) -> Result<R, AuditError> {
@@ -217,7 +217,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
 }
 
 /// Writes the entries of one operation in batched multi-row inserts.
-fn write_entries<C: AuditConnection>(
+pub(crate) fn write_entries<C: AuditConnection>(
     conn: &mut C,
     object_type: &'static str,
     entries: Vec<NewLogEntry>,
@@ -236,7 +236,7 @@ fn write_entries<C: AuditConnection>(
     Ok(())
 }
 
-fn data_error(
+pub(crate) fn data_error(
     operation: &'static str,
     object_type: &'static str,
 ) -> impl FnOnce(diesel::result::Error) -> AuditError {

@@ -1,6 +1,6 @@
 //! Reading the log: an object's history, an actor's actions, one request's entries.
 
-use auditlog_core::{Action, Auditable, LogEntry};
+use auditlog_core::{Action, Auditable, LogEntry, Severity};
 use chrono::{DateTime, Utc};
 
 use crate::{AuditConnection, AuditError};
@@ -17,6 +17,8 @@ pub struct HistoryFilter {
     pub(crate) actor_id: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) actions: Vec<Action>,
+    pub(crate) event_name: Option<String>,
+    pub(crate) min_severity: Option<Severity>,
     pub(crate) since: Option<DateTime<Utc>>,
     pub(crate) until: Option<DateTime<Utc>>,
     pub(crate) before_id: Option<i64>,
@@ -50,6 +52,8 @@ impl<'a, C: AuditConnection> History<'a, C> {
                 actor_id: None,
                 correlation_id: None,
                 actions: Vec::new(),
+                event_name: None,
+                min_severity: None,
                 since: None,
                 until: None,
                 before_id: None,
@@ -104,6 +108,18 @@ impl<'a, C: AuditConnection> History<'a, C> {
         if !self.filter.actions.contains(&action) {
             self.filter.actions.push(action);
         }
+        self
+    }
+
+    /// Events (security events and accesses) with this name.
+    pub fn event_name(mut self, name: impl Into<String>) -> Self {
+        self.filter.event_name = Some(name.into());
+        self
+    }
+
+    /// Events of at least this severity (data changes have none, so they are left out).
+    pub fn min_severity(mut self, severity: Severity) -> Self {
+        self.filter.min_severity = Some(severity);
         self
     }
 

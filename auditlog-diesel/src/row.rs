@@ -1,7 +1,8 @@
 //! Conversions between entries and rows of the log table.
 
 use auditlog_core::{
-    canonical_json, Action, AuditContext, ChangeSet, LogEntry, NewLogEntry, ObjectRef, Snapshot,
+    canonical_json, Action, AssociationChange, AuditContext, ChangeSet, EventDetails, LogEntry,
+    NewLogEntry, ObjectRef, Severity, Snapshot,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -31,10 +32,13 @@ pub struct NewLogRow {
     correlation_id: Option<String>,
     reason: Option<String>,
     additional_data: Option<String>,
+    event_name: Option<String>,
+    severity: Option<i16>,
+    details: Option<String>,
 }
 
 /// Columns written per row, for chunking under the backends' bind-parameter limits.
-pub(crate) const COLUMNS_PER_ROW: usize = 16;
+pub(crate) const COLUMNS_PER_ROW: usize = 19;
 
 impl NewLogRow {
     pub(crate) fn from_entry(entry: NewLogEntry) -> Self {
@@ -44,9 +48,19 @@ impl NewLogRow {
             object,
             changes,
             snapshot,
+            event,
+            association,
             context,
         } = entry;
         let ctx = context;
+        let (event_name, severity, event_details) = match event {
+            Some(e) => (Some(e.name), Some(e.severity.code()), e.details),
+            None => (None, None, None),
+        };
+        let details = match (association, event_details) {
+            (Some(a), _) => serde_json::to_value(a).ok(),
+            (None, details) => details,
+        };
         NewLogRow {
             logged_at: timestamp.naive_utc(),
             action: action.code(),
@@ -66,6 +80,9 @@ impl NewLogRow {
             additional_data: ctx
                 .additional_data
                 .map(|d| canonical_json(&serde_json::Value::Object(d))),
+            event_name,
+            severity,
+            details: details.map(|d| canonical_json(&d)),
         }
     }
 }
@@ -92,6 +109,9 @@ pub struct LogRow {
     correlation_id: Option<String>,
     reason: Option<String>,
     additional_data: Option<String>,
+    event_name: Option<String>,
+    severity: Option<i16>,
+    details: Option<String>,
 }
 
 impl LogRow {
@@ -116,6 +136,43 @@ impl LogRow {
                 })
             })?),
         };
+        let details: Option<serde_json::Value> = match self.details.as_deref() {
+            None => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                decode(auditlog_core::Error::MalformedJson {
+                    what: "details",
+                    reason: e.to_string(),
+                })
+            })?),
+        };
+        let (event, association) = match action {
+            Action::M2mAdd | Action::M2mRemove | Action::M2mClear => {
+                let change: AssociationChange = serde_json::from_value(details.unwrap_or_default())
+                    .map_err(|e| {
+                        decode(auditlog_core::Error::MalformedJson {
+                            what: "association change",
+                            reason: e.to_string(),
+                        })
+                    })?;
+                (None, Some(change))
+            }
+            _ => {
+                let event = match (self.event_name, self.severity) {
+                    (Some(name), Some(code)) => Some(EventDetails {
+                        name,
+                        severity: Severity::from_code(code).ok_or_else(|| {
+                            decode(auditlog_core::Error::MalformedJson {
+                                what: "severity",
+                                reason: format!("unknown severity code {code}"),
+                            })
+                        })?,
+                        details,
+                    }),
+                    _ => None,
+                };
+                (event, None)
+            }
+        };
         let mut context = AuditContext::new();
         context.actor_id = self.actor_id;
         context.actor_display = self.actor_display;
@@ -139,6 +196,8 @@ impl LogRow {
             },
             changes,
             snapshot,
+            event,
+            association,
             context,
         })
     }

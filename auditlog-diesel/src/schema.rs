@@ -37,5 +37,11 @@ diesel::table! {
         reason -> Nullable<Text>,
         /// Additional data, canonical JSON object.
         additional_data -> Nullable<Text>,
+        /// The event's name (security events and accesses).
+        event_name -> Nullable<Text>,
+        /// [`Severity::code`](auditlog_core::Severity::code) of an event.
+        severity -> Nullable<SmallInt>,
+        /// Event details or the association change, canonical JSON.
+        details -> Nullable<Text>,
     }
 }

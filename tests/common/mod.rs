@@ -78,9 +78,24 @@ pub trait TestDb: auditlog_diesel::AuditConnection {
     fn create_app_schema(&mut self);
     /// Makes every log insert whose reason is `fail-log` fail.
     fn reject_log_rows_with_reason_fail_log(&mut self);
+    /// The number of columns of the log table, from the database's catalog.
+    fn log_column_count(&mut self) -> i64;
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 impl TestDb for SqliteConnection {
+    fn log_column_count(&mut self) -> i64 {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM pragma_table_info('audit_log')")
+            .get_result::<Count>(self)
+            .unwrap()
+            .n
+    }
+
     fn create_app_schema(&mut self) {
         diesel::sql_query(
             "CREATE TABLE contracts (
@@ -109,6 +124,16 @@ impl TestDb for SqliteConnection {
 }
 
 impl TestDb for PgConnection {
+    fn log_column_count(&mut self) -> i64 {
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM information_schema.columns \
+             WHERE table_name = 'audit_log' AND table_schema = current_schema()",
+        )
+        .get_result::<Count>(self)
+        .unwrap()
+        .n
+    }
+
     fn create_app_schema(&mut self) {
         diesel::sql_query(
             "CREATE TABLE contracts (
@@ -225,7 +250,8 @@ pub fn postgres() -> Option<PgTestDb> {
     Some(db)
 }
 
-/// Every row of the log table, oldest first, as the raw text of every column.
+/// Every row of the log table, oldest first, as the raw text of every column. The test
+/// `masked_values_never_reach_any_column` checks that this lists every column there is.
 pub fn raw_log_rows<C>(conn: &mut C) -> Vec<String>
 where
     C: TestDb + diesel::connection::LoadConnection,
@@ -236,7 +262,8 @@ where
                 object_type AS c3, object_key AS c4, object_repr AS c5, changes AS c6,
                 snapshot AS c7, actor_id AS c8, actor_display AS c9, remote_addr AS c10,
                 CAST(remote_port AS TEXT) AS c11, user_agent AS c12, session_id AS c13,
-                correlation_id AS c14, reason AS c15, additional_data AS c16
+                correlation_id AS c14, reason AS c15, additional_data AS c16,
+                event_name AS c17, CAST(severity AS TEXT) AS c18, details AS c19
          FROM audit_log ORDER BY id",
     )
     .load(conn)
@@ -280,6 +307,12 @@ pub struct RawRow {
     c15: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     c16: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c17: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c18: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c19: Option<String>,
 }
 
 impl RawRow {
@@ -303,6 +336,9 @@ impl RawRow {
             opt(self.c14),
             opt(self.c15),
             opt(self.c16),
+            opt(self.c17),
+            opt(self.c18),
+            opt(self.c19),
         ]
         .join("\u{1f}")
     }

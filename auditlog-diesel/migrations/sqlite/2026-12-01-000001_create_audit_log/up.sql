@@ -17,7 +17,10 @@ CREATE TABLE audit_log (
     session_id      TEXT,
     correlation_id  TEXT,
     reason          TEXT,
-    additional_data TEXT               -- canonical JSON object
+    additional_data TEXT,              -- canonical JSON object
+    event_name      TEXT,              -- security and access events
+    severity        INTEGER,           -- auditlog_core::Severity::code
+    details         TEXT               -- canonical JSON: event details or association change
 );
 
 -- One object's history, newest first: an index range scan however large the table grows.
@@ -27,3 +30,6 @@ CREATE INDEX audit_log_actor ON audit_log (actor_id, id);
 CREATE INDEX audit_log_correlation ON audit_log (correlation_id, id);
 CREATE INDEX audit_log_action ON audit_log (action, id);
 CREATE INDEX audit_log_logged_at ON audit_log (logged_at);
+-- Events only: partial indexes stay small however many data changes the log holds.
+CREATE INDEX audit_log_severity ON audit_log (severity, id) WHERE severity IS NOT NULL;
+CREATE INDEX audit_log_event_name ON audit_log (event_name, id) WHERE event_name IS NOT NULL;
