@@ -17,8 +17,8 @@ use std::error::Error;
 use std::net::{IpAddr, SocketAddr};
 
 use auditlog_diesel::{
-    run_migrations, Action, AuditConnection, AuditContext, Auditable, AuditedConnection, LogEntry,
-    MaskingKey,
+    many_to_many, run_migrations, Action, AuditConnection, AuditContext, Auditable,
+    AuditedConnection, LogEntry, MaskingKey, SecurityEvent, Severity,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -41,6 +41,45 @@ diesel::table! {
         notes -> Nullable<Text>,
         internal_margin -> Integer,
         renewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    service_tiers (id) {
+        id -> Integer,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    contract_tiers (contract_id, tier_id) {
+        contract_id -> Integer,
+        tier_id -> Integer,
+    }
+}
+
+/// A service tier a contract can include.
+#[derive(Debug, Clone, Queryable, Insertable, Auditable)]
+#[diesel(table_name = service_tiers)]
+#[audit(repr_display)]
+struct ServiceTier {
+    id: i32,
+    name: String,
+}
+
+impl std::fmt::Display for ServiceTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+many_to_many! {
+    /// The service tiers a contract includes; changes are recorded on the contract.
+    struct ContractTiers {
+        relation: "service_tiers",
+        join: contract_tiers,
+        parent: Contract { id } => contract_id: i32,
+        child: ServiceTier => tier_id: i32,
     }
 }
 
@@ -120,6 +159,13 @@ fn bob() -> AuditContext {
         .session_id("sess-c41d07")
 }
 
+fn intruder() -> AuditContext {
+    AuditContext::new()
+        .remote_addr(SocketAddr::from(([192, 0, 2, 200], 61_022)))
+        .user_agent("python-requests/2.32")
+        .correlation_id("req-login-0007")
+}
+
 fn pricing_job() -> AuditContext {
     AuditContext::new()
         .actor("svc-pricing")
@@ -150,6 +196,8 @@ impl ExampleDb for SqliteConnection {
         &[
             "CREATE TABLE clients (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL)",
             "CREATE TABLE contracts (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, client_id INTEGER NOT NULL REFERENCES clients(id), title TEXT NOT NULL, status TEXT NOT NULL, price_cents BIGINT NOT NULL, notes TEXT, internal_margin INTEGER NOT NULL, renewed_at TIMESTAMP)",
+            "CREATE TABLE service_tiers (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL)",
+            "CREATE TABLE contract_tiers (contract_id INTEGER NOT NULL REFERENCES contracts(id) ON DELETE CASCADE, tier_id INTEGER NOT NULL REFERENCES service_tiers(id), PRIMARY KEY (contract_id, tier_id))",
         ]
     }
 }
@@ -171,6 +219,8 @@ impl ExampleDb for PgConnection {
         &[
             "CREATE TABLE clients (id SERIAL PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL)",
             "CREATE TABLE contracts (id SERIAL PRIMARY KEY, client_id INTEGER NOT NULL REFERENCES clients(id), title TEXT NOT NULL, status TEXT NOT NULL, price_cents BIGINT NOT NULL, notes TEXT, internal_margin INTEGER NOT NULL, renewed_at TIMESTAMP)",
+            "CREATE TABLE service_tiers (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE contract_tiers (contract_id INTEGER NOT NULL REFERENCES contracts(id) ON DELETE CASCADE, tier_id INTEGER NOT NULL REFERENCES service_tiers(id), PRIMARY KEY (contract_id, tier_id))",
         ]
     }
 }
@@ -191,6 +241,21 @@ macro_rules! play_the_day {
         // In production the key comes from a secret store; see MaskingKey::from_env.
         let key = MaskingKey::new(*b"example masking key, not secret!")?;
         let mut db = AuditedConnection::wrap($conn).with_masking_key(key);
+
+        // 08:55 Someone tries Bob's account from an unknown address.
+        db.set_context(intruder());
+        db.record_event(
+            SecurityEvent::new("login_failed")
+                .severity(Severity::Warning)
+                .details(serde_json::json!({"username": "bob.okafor", "reason": "bad password", "attempt": 3})),
+        )?;
+
+        // 09:00 The catalogue of service tiers (set up by a migration job, not audited).
+        let tiers: Vec<ServiceTier> = [(1, "Basic support"), (2, "Premium support"), (3, "Daily backup"), (4, "Geo-redundancy")]
+            .into_iter()
+            .map(|(id, name)| ServiceTier { id, name: name.into() })
+            .collect();
+        diesel::insert_into(service_tiers::table).values(&tiers).execute(db.unaudited())?;
 
         // 09:02 Alice onboards a client and drafts three contracts.
         db.set_context(alice().correlation_id("req-onboard-5521"));
@@ -219,6 +284,13 @@ macro_rules! play_the_day {
             .values(&drafts)
             .get_results()?;
         let hosting = contracts[0].clone();
+        db.link(ContractTiers, &hosting, [1, 3])?;
+
+        // 09:30 Alice grants Bob the billing role.
+        db.record_event(
+            SecurityEvent::new("role_granted")
+                .details(serde_json::json!({"user": "u-1002", "role": "billing_admin"})),
+        )?;
 
         // 10:15 Bob activates the hosting contract and, against policy, pastes the
         // customer's card token into the notes.
@@ -243,6 +315,14 @@ macro_rules! play_the_day {
         loaded.renewed_at =
             NaiveDateTime::parse_from_str("2026-12-03 11:40:00", "%Y-%m-%d %H:%M:%S").ok();
         db.save(&loaded).get_result()?;
+
+        // 14:05 The client upgrades: premium support and geo-redundancy in, basic support out.
+        db.set_context(alice().correlation_id("req-upgrade-9120").reason("upgrade order #77"));
+        db.replace_links(ContractTiers, &loaded, [2, 3, 4])?;
+
+        // 16:20 Bob opens the contract to answer a billing question.
+        db.set_context(bob().correlation_id("req-view-9540"));
+        db.record_access(&loaded, Some(serde_json::json!({"view": "contract_detail"})))?;
 
         // 23:00 The pricing job raises every active or draft price by 4% in one statement.
         let more: Vec<NewContract> = (1..=40)
@@ -294,6 +374,28 @@ fn report<C: AuditConnection>(
         print_entry(&entry);
     }
 
+    println!("\n== Tier changes of {} {hosting}", Contract::OBJECT_TYPE);
+    let tier_changes = db
+        .history()
+        .of::<Contract>(hosting.to_string())
+        .action(Action::M2mAdd)
+        .action(Action::M2mRemove)
+        .action(Action::M2mClear)
+        .load()?;
+    for entry in tier_changes.iter().rev() {
+        if let Some(change) = &entry.association {
+            println!(
+                "  #{} {} {} {:?} ({} by {})",
+                entry.id,
+                entry.action,
+                change.relation,
+                change.keys,
+                change.related_type,
+                entry.context.actor_display.as_deref().unwrap_or("?")
+            );
+        }
+    }
+
     println!("\n== The pricing job (correlation id job-price-index-2026-12)");
     let job = db
         .history()
@@ -309,6 +411,24 @@ fn report<C: AuditConnection>(
 
     println!("\n== The cancelled contract {cancelled} (deleted; its history remains)");
     for entry in db.history().of::<Contract>(cancelled.to_string()).load()? {
+        print_entry(&entry);
+    }
+
+    println!("\n== Security events of warning severity or worse, and all role changes");
+    for entry in db.history().min_severity(Severity::Warning).load()? {
+        print_entry(&entry);
+    }
+    for entry in db.history().event_name("role_granted").load()? {
+        print_entry(&entry);
+    }
+
+    println!("\n== Who looked at {} {hosting}", Contract::OBJECT_TYPE);
+    for entry in db
+        .history()
+        .of::<Contract>(hosting.to_string())
+        .action(Action::Access)
+        .load()?
+    {
         print_entry(&entry);
     }
 

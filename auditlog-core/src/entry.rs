@@ -212,13 +212,20 @@ impl std::fmt::Display for LogEntry {
         let ctx = &self.context;
         write!(
             f,
-            "#{} {} {} {} {}",
+            "#{} {} {}",
             self.id,
             crate::value::rfc3339_utc(&self.timestamp),
-            self.action,
-            esc(&self.object.object_type),
-            esc(&self.object.object_key)
+            self.action
         )?;
+        // Events without a target object have an empty object type.
+        if !self.object.object_type.is_empty() {
+            write!(
+                f,
+                " {} {}",
+                esc(&self.object.object_type),
+                esc(&self.object.object_key)
+            )?;
+        }
         if let Some(repr) = &self.object.object_repr {
             write!(f, " ({})", esc(repr))?;
         }
