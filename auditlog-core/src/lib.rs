@@ -10,6 +10,8 @@
 //! - [`AuditContext`]: actor, address, user agent, session, correlation id, reason, extra data;
 //! - [`Auditable`]: implemented by `#[derive(Auditable)]` on a model struct;
 //! - [`Masker`] / [`MaskingKey`]: how masked fields are recorded without their values;
+//! - [`SecurityEvent`] / [`Severity`] / [`EventDetails`]: security events and accesses;
+//! - [`AssociationChange`]: the keys a many-to-many change added or removed;
 //! - [`NewLogEntry`] / [`LogEntry`]: one recorded event.
 //!
 //! Applications normally use these through `auditlog-diesel`, which re-exports them and
