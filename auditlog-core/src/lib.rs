@@ -73,6 +73,7 @@ mod context;
 mod entry;
 mod error;
 mod event;
+mod integrity;
 mod mask;
 mod render;
 mod value;
@@ -84,6 +85,10 @@ pub use context::AuditContext;
 pub use entry::{now_micros, LogEntry, NewLogEntry, ObjectRef};
 pub use error::Error;
 pub use event::{AssociationChange, EventDetails, SecurityEvent, Severity};
+pub use integrity::{
+    Broken, ChainFields, ChainHead, ChainVerifier, IntegrityKey, Keyring, StoredEntry, Tampering,
+    VerifyReport, GENESIS_HASH, INTEGRITY_KEY_ENV, INTEGRITY_OLD_KEYS_ENV,
+};
 pub use mask::{MaskKind, Masker, MaskingKey, MASKING_KEY_ENV, MASK_PLACEHOLDER};
 pub use render::escape_text;
 pub use value::{canonical_json, rfc3339_utc, AuditValue};

@@ -62,6 +62,9 @@ pub struct LinkChanges<K> {
     pub removed: Vec<K>,
 }
 
+/// Per parent that gained links (its reference), the keys added.
+pub type AddedLinks<K> = Vec<(ObjectRef, Vec<K>)>;
+
 /// Keys per statement: keeps every statement under SQLite's bind-parameter limit.
 const KEYS_PER_STATEMENT: usize = 5_000;
 
@@ -234,7 +237,7 @@ fn change_of<R: ManyToMany>(keys: &[R::ChildKey]) -> AssociationChange {
     AssociationChange {
         relation: R::RELATION.to_owned(),
         related_type: R::Child::OBJECT_TYPE.to_owned(),
-        keys: keys.iter().map(|k| single_key(k)).collect(),
+        keys: keys.iter().map(single_key).collect(),
     }
 }
 
@@ -261,7 +264,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
         &mut self,
         _relation: R,
         links: impl IntoIterator<Item = (&'p R::Parent, R::ChildKey)>,
-    ) -> Result<Vec<(ObjectRef, Vec<R::ChildKey>)>, AuditError>
+    ) -> Result<AddedLinks<R::ChildKey>, AuditError>
     where
         R::Parent: 'p,
     {
