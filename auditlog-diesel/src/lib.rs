@@ -126,7 +126,7 @@ pub use connection::{
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};
-pub use m2m::{LinkChanges, ManyToMany, ManyToManyOps};
+pub use m2m::{AddedLinks, LinkChanges, ManyToMany, ManyToManyOps};
 pub use table::{AuditedTable, KeyFilter, KeyedTable};
 
 /// Creates or upgrades the log table; returns the migration versions applied (empty when
