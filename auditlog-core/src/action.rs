@@ -28,11 +28,13 @@ pub enum Action {
     M2mClear,
     /// An application-defined event, such as a failed login or a permission grant.
     Event,
+    /// A retention checkpoint: older entries were pruned; records where the chain resumes.
+    Checkpoint,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Create,
         Action::Update,
         Action::Delete,
@@ -41,6 +43,7 @@ impl Action {
         Action::M2mRemove,
         Action::M2mClear,
         Action::Event,
+        Action::Checkpoint,
     ];
 
     /// The stable storage code of this action.
@@ -54,6 +57,7 @@ impl Action {
             Action::M2mRemove => 5,
             Action::M2mClear => 6,
             Action::Event => 7,
+            Action::Checkpoint => 8,
         }
     }
 
@@ -73,6 +77,7 @@ impl Action {
             Action::M2mRemove => "m2m_remove",
             Action::M2mClear => "m2m_clear",
             Action::Event => "event",
+            Action::Checkpoint => "checkpoint",
         }
     }
 
@@ -106,6 +111,6 @@ mod tests {
     #[test]
     fn codes_are_stable() {
         let codes: Vec<i16> = Action::ALL.iter().map(|a| a.code()).collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8]);
     }
 }

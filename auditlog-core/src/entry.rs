@@ -167,6 +167,29 @@ impl NewLogEntry {
         }
     }
 
+    /// A retention checkpoint: entries through id `through` were pruned; `details` records
+    /// the range and the seal the remaining chain resumes from.
+    pub fn checkpoint(through: i64, details: serde_json::Value, context: &AuditContext) -> Self {
+        NewLogEntry {
+            timestamp: now_micros(),
+            action: Action::Checkpoint,
+            object: ObjectRef {
+                object_type: "audit_log".to_owned(),
+                object_key: through.to_string(),
+                object_repr: None,
+            },
+            changes: ChangeSet::default(),
+            snapshot: None,
+            event: Some(EventDetails {
+                name: "retention".to_owned(),
+                severity: Severity::Notice,
+                details: Some(details),
+            }),
+            association: None,
+            context: context.clone(),
+        }
+    }
+
     /// A many-to-many entry on `parent`: `action` is `M2mAdd`, `M2mRemove` or `M2mClear`.
     pub fn association(
         action: Action,

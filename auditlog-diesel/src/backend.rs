@@ -10,6 +10,8 @@ use diesel::prelude::*;
 use diesel::query_dsl::methods::LoadQuery;
 use diesel_migrations::MigrationHarness;
 
+use auditlog_core::ChainHead;
+
 use crate::history::HistoryFilter;
 use crate::row::{LogRow, NewLogRow, COLUMNS_PER_ROW};
 
@@ -25,8 +27,43 @@ pub(crate) mod sealed {
         /// The most bind parameters one statement may carry.
         const MAX_BIND_PARAMS: usize;
 
-        /// Inserts log rows in multi-row statements chunked under the bind-parameter limit.
-        fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<usize>;
+        /// Inserts log rows in multi-row statements chunked under the bind-parameter limit;
+        /// returns the id of the last row inserted.
+        fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<i64>;
+
+        /// Reads the chain head, locking it until the transaction ends on PostgreSQL (SQLite
+        /// serialises writers already).
+        fn lock_chain_head(&mut self) -> QueryResult<ChainHead>;
+
+        /// Reads the chain head without locking it.
+        fn read_chain_head(&mut self) -> QueryResult<ChainHead>;
+
+        /// Moves the chain head.
+        fn write_chain_head(&mut self, head: &ChainHead) -> QueryResult<()>;
+
+        /// Up to `limit` entries with `after < id <= through`, in id order.
+        fn load_chain_page(
+            &mut self,
+            after: i64,
+            through: i64,
+            limit: i64,
+        ) -> QueryResult<Vec<LogRow>>;
+
+        /// The newest retention checkpoint.
+        fn latest_checkpoint(&mut self) -> QueryResult<Option<LogRow>>;
+
+        /// The lowest id of an entry logged at or after `t`.
+        fn first_id_since(&mut self, t: chrono::NaiveDateTime) -> QueryResult<Option<i64>>;
+
+        /// The lowest id in the log.
+        fn first_log_id(&mut self) -> QueryResult<Option<i64>>;
+
+        /// The entry with id `id`.
+        fn log_row(&mut self, id: i64) -> QueryResult<Option<LogRow>>;
+
+        /// Deletes the entries with `after < id <= through`, with the append-only triggers'
+        /// retention gate open for this transaction only.
+        fn delete_log_rows(&mut self, after: i64, through: i64) -> QueryResult<usize>;
 
         /// Loads one page of history, newest first.
         fn load_log_rows(&mut self, filter: &HistoryFilter) -> QueryResult<Vec<LogRow>>;
@@ -59,20 +96,120 @@ pub(crate) fn log_rows_per_statement(max_bind_params: usize) -> usize {
 }
 
 macro_rules! impl_audit_connection {
-    ($conn:ty, $backend:ty, $name:literal, $max_binds:expr, $migrations:literal) => {
+    (
+        $conn:ty,
+        $backend:ty,
+        $name:literal,
+        $max_binds:expr,
+        $migrations:literal,
+        lock_head: $lock_head:literal,
+        open_gate: $open_gate:literal,
+        close_gate: $close_gate:literal $(,)?
+    ) => {
         impl sealed::Backend for $conn {
             const BACKEND: &'static str = $name;
             const MAX_BIND_PARAMS: usize = $max_binds;
 
-            fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<usize> {
+            fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<i64> {
                 use crate::schema::audit_log;
-                let mut written = 0;
+                let mut last = 0;
                 for chunk in rows.chunks(log_rows_per_statement(Self::MAX_BIND_PARAMS)) {
-                    written += diesel::insert_into(audit_log::table)
+                    let ids: Vec<i64> = diesel::insert_into(audit_log::table)
                         .values(chunk)
-                        .execute(self)?;
+                        .returning(audit_log::id)
+                        .get_results(self)?;
+                    last = ids.into_iter().max().unwrap_or(last).max(last);
                 }
-                Ok(written)
+                Ok(last)
+            }
+
+            fn lock_chain_head(&mut self) -> QueryResult<ChainHead> {
+                diesel::sql_query($lock_head)
+                    .get_result::<HeadRow>(self)
+                    .map(HeadRow::into_head)
+            }
+
+            fn read_chain_head(&mut self) -> QueryResult<ChainHead> {
+                use crate::schema::audit_log_head::dsl::*;
+                audit_log_head
+                    .find(1i16)
+                    .select((last_id, last_hash, key_id, head_mac))
+                    .get_result::<(i64, String, Option<String>, Option<String>)>(self)
+                    .map(|(l, h, k, m)| ChainHead {
+                        last_id: l,
+                        last_hash: h,
+                        key_id: k,
+                        head_mac: m,
+                    })
+            }
+
+            fn write_chain_head(&mut self, head: &ChainHead) -> QueryResult<()> {
+                use crate::schema::audit_log_head::dsl::*;
+                diesel::update(audit_log_head.find(1i16))
+                    .set((
+                        last_id.eq(head.last_id),
+                        last_hash.eq(&head.last_hash),
+                        key_id.eq(&head.key_id),
+                        head_mac.eq(&head.head_mac),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn load_chain_page(
+                &mut self,
+                after: i64,
+                through: i64,
+                limit: i64,
+            ) -> QueryResult<Vec<LogRow>> {
+                use crate::schema::audit_log::dsl::*;
+                audit_log
+                    .select(LogRow::as_select())
+                    .filter(id.gt(after).and(id.le(through)))
+                    .order(id.asc())
+                    .limit(limit)
+                    .load(self)
+            }
+
+            fn latest_checkpoint(&mut self) -> QueryResult<Option<LogRow>> {
+                use crate::schema::audit_log::dsl::*;
+                audit_log
+                    .select(LogRow::as_select())
+                    .filter(action.eq(auditlog_core::Action::Checkpoint.code()))
+                    .order(id.desc())
+                    .first(self)
+                    .optional()
+            }
+
+            fn first_id_since(&mut self, t: chrono::NaiveDateTime) -> QueryResult<Option<i64>> {
+                use crate::schema::audit_log::dsl::*;
+                audit_log
+                    .select(diesel::dsl::min(id))
+                    .filter(logged_at.ge(t))
+                    .get_result(self)
+            }
+
+            fn first_log_id(&mut self) -> QueryResult<Option<i64>> {
+                use crate::schema::audit_log::dsl::*;
+                audit_log.select(diesel::dsl::min(id)).get_result(self)
+            }
+
+            fn log_row(&mut self, row_id: i64) -> QueryResult<Option<LogRow>> {
+                use crate::schema::audit_log::dsl::*;
+                audit_log
+                    .select(LogRow::as_select())
+                    .find(row_id)
+                    .first(self)
+                    .optional()
+            }
+
+            fn delete_log_rows(&mut self, after: i64, through: i64) -> QueryResult<usize> {
+                use crate::schema::audit_log::dsl::*;
+                diesel::sql_query($open_gate).execute(self)?;
+                let deleted = diesel::delete(audit_log.filter(id.gt(after).and(id.le(through))))
+                    .execute(self)?;
+                diesel::sql_query($close_gate).execute(self)?;
+                Ok(deleted)
             }
 
             fn load_log_rows(&mut self, f: &HistoryFilter) -> QueryResult<Vec<LogRow>> {
@@ -126,13 +263,47 @@ macro_rules! impl_audit_connection {
     };
 }
 
+/// The chain head as read with raw SQL (the locking read differs per backend).
+#[derive(diesel::QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    last_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    last_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    key_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    head_mac: Option<String>,
+}
+
+impl HeadRow {
+    fn into_head(self) -> ChainHead {
+        ChainHead {
+            last_id: self.last_id,
+            last_hash: self.last_hash,
+            key_id: self.key_id,
+            head_mac: self.head_mac,
+        }
+    }
+}
+
+// The chain order under concurrency: every transaction that seals entries takes the head
+// row's lock right before inserting them (after its data statements), inserts, moves the
+// head and keeps the lock until it commits. Ids are drawn from the sequence while the lock is
+// held, so id order is chain order and the chain can neither fork nor gap. The cost is that
+// sealing writers serialise from their log insert to their commit; an operation run outside
+// a caller's transaction holds the lock only for its final insert and commit (measured in
+// the benchmarks). SQLite serialises writers anyway, so the lock costs nothing there.
 #[cfg(feature = "sqlite")]
 impl_audit_connection!(
     diesel::SqliteConnection,
     diesel::sqlite::Sqlite,
     "SQLite",
     32_766,
-    "migrations/sqlite"
+    "migrations/sqlite",
+    lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1",
+    open_gate: "UPDATE audit_log_gate SET open = 1 WHERE id = 1",
+    close_gate: "UPDATE audit_log_gate SET open = 0 WHERE id = 1",
 );
 
 #[cfg(feature = "postgres")]
@@ -141,7 +312,10 @@ impl_audit_connection!(
     diesel::pg::Pg,
     "PostgreSQL",
     65_535,
-    "migrations/postgres"
+    "migrations/postgres",
+    lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1 FOR UPDATE",
+    open_gate: "SET LOCAL auditlog.retention = 'on'",
+    close_gate: "SET LOCAL auditlog.retention = 'off'",
 );
 
 #[cfg(feature = "sqlite")]

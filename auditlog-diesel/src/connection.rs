@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use auditlog_core::{AuditContext, Auditable, Masker, MaskingKey, NewLogEntry};
+use auditlog_core::{AuditContext, Auditable, ChainHead, Keyring, Masker, MaskingKey, NewLogEntry};
 use diesel::associations::HasTable;
 use diesel::query_builder::{
     AsChangeset, AsQuery, DeleteStatement, InsertStatement, IntoUpdateTarget, UpdateStatement,
@@ -13,7 +13,7 @@ use diesel::{Connection, Identifiable, Insertable, RunQueryDsl, Table};
 
 use crate::backend::{AuditConnection, LoadBefore};
 use crate::history::History;
-use crate::row::NewLogRow;
+use crate::row::{EntryColumns, NewLogRow, SealColumns};
 use crate::{AuditError, AuditedTable, KeyFilter, KeyedTable};
 
 enum Inner<'c, C> {
@@ -52,6 +52,7 @@ pub struct AuditedConnection<'c, C> {
     conn: Inner<'c, C>,
     context: AuditContext,
     masker: Masker,
+    keyring: Option<Keyring>,
     chunk_size: usize,
 }
 
@@ -61,6 +62,7 @@ impl<C: AuditConnection> fmt::Debug for AuditedConnection<'_, C> {
             .field("backend", &C::BACKEND)
             .field("context", &self.context)
             .field("masker", &self.masker)
+            .field("keyring", &self.keyring)
             .field("chunk_size", &self.chunk_size)
             .finish()
     }
@@ -73,6 +75,7 @@ impl<C: AuditConnection> AuditedConnection<'static, C> {
             conn: Inner::Owned(conn),
             context: AuditContext::default(),
             masker: Masker::default(),
+            keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
@@ -96,6 +99,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             conn: Inner::Borrowed(conn),
             context: AuditContext::default(),
             masker: Masker::default(),
+            keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
@@ -105,6 +109,19 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     pub fn with_masking_key(mut self, key: MaskingKey) -> Self {
         self.masker = Masker::new(Some(key));
         self
+    }
+
+    /// Seals every entry written from now on into the log's hash chain with `keyring`'s
+    /// current key (see [`verify`](crate::verify)). Every connection writing to one log must
+    /// use the same setting: an unsealed entry breaks verification of the chain.
+    pub fn with_integrity(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The keyring entries are sealed with, if any.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_ref()
     }
 
     /// Rows per chunk of bulk updates and deletes (at least 1; default
@@ -152,12 +169,14 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     {
         let context = self.operation_context();
         let masker = self.masker.clone();
+        let keyring = self.keyring.clone();
         let chunk_size = self.chunk_size;
         self.conn.get().transaction(|conn| {
             let mut inner = AuditedConnection {
                 conn: Inner::Borrowed(conn),
                 context,
                 masker,
+                keyring,
                 chunk_size,
             };
             f(&mut inner)
@@ -206,33 +225,88 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     /// Runs one audited operation in a transaction (or savepoint).
     pub(crate) fn audited<R>(
         &mut self,
-        f: impl FnOnce(&mut C, &AuditContext, &Masker) -> Result<R, AuditError>,
+        f: impl FnOnce(&mut C, &Env<'_>) -> Result<R, AuditError>,
     ) -> Result<R, AuditError> {
         let context = self.operation_context();
-        let masker = &self.masker;
-        self.conn
-            .get()
-            .transaction(|conn| f(conn, &context, masker))
+        let env = Env {
+            context: &context,
+            masker: &self.masker,
+            keyring: self.keyring.as_ref(),
+        };
+        self.conn.get().transaction(|conn| f(conn, &env))
     }
 }
 
-/// Writes the entries of one operation in batched multi-row inserts.
+/// What an operation's entries are written with.
+pub(crate) struct Env<'a> {
+    pub(crate) context: &'a AuditContext,
+    pub(crate) masker: &'a Masker,
+    pub(crate) keyring: Option<&'a Keyring>,
+}
+
+/// Writes the entries of one operation in batched multi-row inserts, sealing them into the
+/// hash chain when an integrity key is configured.
 pub(crate) fn write_entries<C: AuditConnection>(
     conn: &mut C,
+    env: &Env<'_>,
     object_type: &'static str,
     entries: Vec<NewLogEntry>,
 ) -> Result<(), AuditError> {
     if entries.is_empty() {
         return Ok(());
     }
-    let rows: Vec<NewLogRow> = entries.into_iter().map(NewLogRow::from_entry).collect();
-    conn.insert_log_rows(&rows)
-        .map_err(|source| AuditError::Log {
+    let count = entries.len();
+    let log_error = |source| AuditError::Log {
+        object_type,
+        entries: count,
+        source,
+    };
+    let columns = entries.into_iter().map(EntryColumns::from_entry);
+    let Some(keyring) = env.keyring else {
+        let rows: Vec<NewLogRow> = columns
+            .map(|columns| NewLogRow {
+                columns,
+                seal: SealColumns::default(),
+            })
+            .collect();
+        conn.insert_log_rows(&rows).map_err(log_error)?;
+        tracing::debug!(
             object_type,
-            entries: rows.len(),
-            source,
-        })?;
-    tracing::debug!(object_type, entries = rows.len(), "audit entries written");
+            entries = count,
+            "audit entries written (unsealed)"
+        );
+        return Ok(());
+    };
+    // The head is locked as late as possible: after the data statements, right before the
+    // insert (see the note on chain order in backend.rs).
+    let head = conn.lock_chain_head().map_err(log_error)?;
+    let key = keyring.current();
+    let mut prev = head.last_hash;
+    let rows: Vec<NewLogRow> = columns
+        .map(|columns| {
+            let hash = columns.chain_fields().seal(key, &prev);
+            let seal = SealColumns {
+                key_id: Some(key.id().to_owned()),
+                prev_hash: Some(std::mem::replace(&mut prev, hash.clone())),
+                entry_hash: Some(hash),
+            };
+            NewLogRow { columns, seal }
+        })
+        .collect();
+    let last_id = conn.insert_log_rows(&rows).map_err(log_error)?;
+    let head = ChainHead {
+        last_id,
+        head_mac: Some(ChainHead::seal(key, last_id, &prev)),
+        last_hash: prev,
+        key_id: Some(key.id().to_owned()),
+    };
+    conn.write_chain_head(&head).map_err(log_error)?;
+    tracing::debug!(
+        object_type,
+        entries = count,
+        last_id,
+        "audit entries sealed"
+    );
     Ok(())
 }
 
@@ -315,16 +389,16 @@ where
             table,
             values,
         } = self;
-        conn.audited(|conn, context, masker| {
+        conn.audited(|conn, env| {
             let rows: Vec<M> = diesel::insert_into(table)
                 .values(values)
                 .get_results(conn)
                 .map_err(data_error("insert", object_type))?;
             let entries = rows
                 .iter()
-                .map(|row| NewLogEntry::create(row, masker, context))
+                .map(|row| NewLogEntry::create(row, env.masker, env.context))
                 .collect();
-            write_entries(conn, object_type, entries)?;
+            write_entries(conn, env, object_type, entries)?;
             Ok(rows)
         })
     }
@@ -411,7 +485,7 @@ where
     {
         let object_type = M::OBJECT_TYPE;
         let AuditedSave { conn, model } = self;
-        conn.audited(|conn, context, masker| {
+        conn.audited(|conn, env| {
             let target = M::table().find(model.id());
             let before: Vec<M> = target
                 .clone()
@@ -422,7 +496,7 @@ where
                 .set(model)
                 .get_results(conn)
                 .map_err(data_error("save", object_type))?;
-            log_updates(conn, before, &after, masker, context)?;
+            log_updates(conn, env, before, &after)?;
             Ok(after)
         })
     }
@@ -432,10 +506,9 @@ where
 /// whose audited fields changed; returns how many entries were written.
 fn log_updates<C: AuditConnection, M: Auditable>(
     conn: &mut C,
+    env: &Env<'_>,
     before: Vec<M>,
     after: &[M],
-    masker: &Masker,
-    context: &AuditContext,
 ) -> Result<usize, AuditError> {
     let object_type = M::OBJECT_TYPE;
     let mut before: HashMap<String, M> = before.into_iter().map(|m| (m.object_key(), m)).collect();
@@ -450,10 +523,10 @@ fn log_updates<C: AuditConnection, M: Auditable>(
                     "the updated row has no before-image (did the update change its primary key?)",
             });
         };
-        entries.extend(NewLogEntry::update(&old, row, masker, context));
+        entries.extend(NewLogEntry::update(&old, row, env.masker, env.context));
     }
     let written = entries.len();
-    write_entries(conn, object_type, entries)?;
+    write_entries(conn, env, object_type, entries)?;
     Ok(written)
 }
 
@@ -624,7 +697,7 @@ where
             values,
         } = self;
         let chunk_size = conn.chunk_size;
-        conn.audited(|conn, context, masker| {
+        conn.audited(|conn, env| {
             let mut resume_after = None;
             let mut rows = 0usize;
             let mut logged = 0usize;
@@ -650,7 +723,7 @@ where
                     .get_results(conn)
                     .map_err(data_error("update", object_type))?;
                 rows += after.len();
-                logged += log_updates(conn, before, &after, masker, context)?;
+                logged += log_updates(conn, env, before, &after)?;
                 sink(after);
                 if !more {
                     break;
@@ -744,7 +817,7 @@ where
         let object_type = M::OBJECT_TYPE;
         let AuditedDelete { conn, target } = self;
         let chunk_size = conn.chunk_size;
-        conn.audited(|conn, context, masker| {
+        conn.audited(|conn, env| {
             loop {
                 // Deleted rows leave the target, so every round starts from the beginning.
                 let query = BoxedDsl::internal_into_boxed(target.clone().as_query());
@@ -764,9 +837,9 @@ where
                     .map_err(data_error("delete", object_type))?;
                 let entries = rows
                     .iter()
-                    .map(|row| NewLogEntry::delete(row, masker, context))
+                    .map(|row| NewLogEntry::delete(row, env.masker, env.context))
                     .collect();
-                write_entries(conn, object_type, entries)?;
+                write_entries(conn, env, object_type, entries)?;
                 sink(rows);
                 if !more {
                     break;

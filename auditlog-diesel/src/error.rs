@@ -50,6 +50,9 @@ pub enum AuditError {
         #[source]
         source: auditlog_core::Error,
     },
+    /// The integrity chain cannot be used as asked (no key configured, a broken anchor).
+    #[error("audit log integrity: {0}")]
+    Integrity(String),
     /// Applying the log table's migrations failed.
     #[error("applying the audit log migrations failed: {0}")]
     Migration(String),

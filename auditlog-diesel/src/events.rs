@@ -14,9 +14,9 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
     /// [`History::event_name`](crate::History::event_name) and
     /// [`History::min_severity`](crate::History::min_severity).
     pub fn record_event(&mut self, event: SecurityEvent) -> Result<(), AuditError> {
-        self.audited(|conn, context, _| {
-            let entry = NewLogEntry::event(event, context);
-            write_entries(conn, "security event", vec![entry])
+        self.audited(|conn, env| {
+            let entry = NewLogEntry::event(event, env.context);
+            write_entries(conn, env, "security event", vec![entry])
         })
     }
 
@@ -27,9 +27,9 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
         model: &M,
         details: Option<serde_json::Value>,
     ) -> Result<(), AuditError> {
-        self.audited(|conn, context, _| {
-            let entry = NewLogEntry::access(model, details, context);
-            write_entries(conn, M::OBJECT_TYPE, vec![entry])
+        self.audited(|conn, env| {
+            let entry = NewLogEntry::access(model, details, env.context);
+            write_entries(conn, env, M::OBJECT_TYPE, vec![entry])
         })
     }
 }

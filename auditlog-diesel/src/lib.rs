@@ -109,6 +109,7 @@ mod connection;
 mod error;
 mod events;
 mod history;
+mod integrity;
 mod m2m;
 mod row;
 pub mod schema;
@@ -126,6 +127,7 @@ pub use connection::{
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};
+pub use integrity::{verify, verify_with_progress, PruneReport};
 pub use m2m::{AddedLinks, LinkChanges, ManyToMany, ManyToManyOps};
 pub use table::{AuditedTable, KeyFilter, KeyedTable};
 

@@ -8,7 +8,7 @@ use auditlog_core::{
 };
 use diesel::QueryResult;
 
-use crate::connection::{data_error, write_entries};
+use crate::connection::{data_error, write_entries, Env};
 use crate::{AuditConnection, AuditError, AuditedConnection};
 
 /// A many-to-many relation between two audited models through a join table. Declare one with
@@ -277,7 +277,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
                 .1
                 .insert(child);
         }
-        self.audited(|conn, context, _| {
+        self.audited(|conn, env| {
             let parents: Vec<R::ParentKey> = wanted.keys().cloned().collect();
             let existing = links_of::<C, R>(conn, &parents)?;
             let mut rows = Vec::new();
@@ -302,11 +302,11 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
                         Action::M2mAdd,
                         object.clone(),
                         change_of::<R>(keys),
-                        context,
+                        env.context,
                     )
                 })
                 .collect();
-            write_entries(conn, R::Parent::OBJECT_TYPE, entries)?;
+            write_entries(conn, env, R::Parent::OBJECT_TYPE, entries)?;
             Ok(added)
         })
     }
@@ -321,20 +321,13 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
     ) -> Result<Vec<R::ChildKey>, AuditError> {
         let unwanted: BTreeSet<R::ChildKey> = children.into_iter().collect();
         let parent_key = R::parent_key(parent);
-        self.audited(|conn, context, _| {
+        self.audited(|conn, env| {
             let existing = links_of::<C, R>(conn, std::slice::from_ref(&parent_key))?;
             let removed: Vec<R::ChildKey> = existing
                 .get(&parent_key)
                 .map(|have| have.intersection(&unwanted).cloned().collect())
                 .unwrap_or_default();
-            Self::remove_and_log::<R>(
-                conn,
-                context,
-                parent,
-                &parent_key,
-                &removed,
-                Action::M2mRemove,
-            )?;
+            Self::remove_and_log::<R>(conn, env, parent, &parent_key, &removed, Action::M2mRemove)?;
             Ok(removed)
         })
     }
@@ -349,7 +342,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
     ) -> Result<LinkChanges<R::ChildKey>, AuditError> {
         let wanted: BTreeSet<R::ChildKey> = children.into_iter().collect();
         let parent_key = R::parent_key(parent);
-        self.audited(|conn, context, _| {
+        self.audited(|conn, env| {
             let existing = links_of::<C, R>(conn, std::slice::from_ref(&parent_key))?
                 .remove(&parent_key)
                 .unwrap_or_default();
@@ -365,18 +358,11 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
                     Action::M2mAdd,
                     ObjectRef::of(parent),
                     change_of::<R>(&added),
-                    context,
+                    env.context,
                 );
-                write_entries(conn, R::Parent::OBJECT_TYPE, vec![entry])?;
+                write_entries(conn, env, R::Parent::OBJECT_TYPE, vec![entry])?;
             }
-            Self::remove_and_log::<R>(
-                conn,
-                context,
-                parent,
-                &parent_key,
-                &removed,
-                Action::M2mRemove,
-            )?;
+            Self::remove_and_log::<R>(conn, env, parent, &parent_key, &removed, Action::M2mRemove)?;
             Ok(LinkChanges { added, removed })
         })
     }
@@ -389,27 +375,20 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
         parent: &R::Parent,
     ) -> Result<Vec<R::ChildKey>, AuditError> {
         let parent_key = R::parent_key(parent);
-        self.audited(|conn, context, _| {
+        self.audited(|conn, env| {
             let removed: Vec<R::ChildKey> =
                 links_of::<C, R>(conn, std::slice::from_ref(&parent_key))?
                     .remove(&parent_key)
                     .map(|set| set.into_iter().collect())
                     .unwrap_or_default();
-            Self::remove_and_log::<R>(
-                conn,
-                context,
-                parent,
-                &parent_key,
-                &removed,
-                Action::M2mClear,
-            )?;
+            Self::remove_and_log::<R>(conn, env, parent, &parent_key, &removed, Action::M2mClear)?;
             Ok(removed)
         })
     }
 
     fn remove_and_log<R: ManyToManyOps<C>>(
         conn: &mut C,
-        context: &auditlog_core::AuditContext,
+        env: &Env<'_>,
         parent: &R::Parent,
         parent_key: &R::ParentKey,
         removed: &[R::ChildKey],
@@ -423,8 +402,8 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
             action,
             ObjectRef::of(parent),
             change_of::<R>(removed),
-            context,
+            env.context,
         );
-        write_entries(conn, R::Parent::OBJECT_TYPE, vec![entry])
+        write_entries(conn, env, R::Parent::OBJECT_TYPE, vec![entry])
     }
 }

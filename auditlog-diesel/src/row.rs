@@ -1,8 +1,8 @@
 //! Conversions between entries and rows of the log table.
 
 use auditlog_core::{
-    canonical_json, Action, AssociationChange, AuditContext, ChangeSet, EventDetails, LogEntry,
-    NewLogEntry, ObjectRef, Severity, Snapshot,
+    canonical_json, Action, AssociationChange, AuditContext, ChainFields, ChangeSet, EventDetails,
+    LogEntry, NewLogEntry, ObjectRef, Severity, Snapshot, StoredEntry,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,12 +10,11 @@ use diesel::prelude::*;
 use crate::schema::audit_log;
 use crate::AuditError;
 
-/// A row about to be inserted. Optional columns are written as `NULL` rather than `DEFAULT`,
-/// so that a batch of rows is one multi-row `INSERT` on every backend.
-#[derive(Debug, Insertable)]
+/// The columns of an entry that its seal covers: every column but the id and the seal.
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 #[allow(unreachable_pub)] // named by the sealed backend trait, never exported
-pub struct NewLogRow {
+pub struct EntryColumns {
     logged_at: NaiveDateTime,
     action: i16,
     object_type: String,
@@ -37,10 +36,44 @@ pub struct NewLogRow {
     details: Option<String>,
 }
 
-/// Columns written per row, for chunking under the backends' bind-parameter limits.
-pub(crate) const COLUMNS_PER_ROW: usize = 19;
+/// The seal columns of an entry.
+#[derive(Debug, Clone, Default, Insertable, Queryable, Selectable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
+pub struct SealColumns {
+    pub(crate) key_id: Option<String>,
+    pub(crate) prev_hash: Option<String>,
+    pub(crate) entry_hash: Option<String>,
+}
 
-impl NewLogRow {
+/// A row about to be inserted. Optional columns are written as `NULL` rather than `DEFAULT`,
+/// so that a batch of rows is one multi-row `INSERT` on every backend.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
+pub struct NewLogRow {
+    #[diesel(embed)]
+    pub(crate) columns: EntryColumns,
+    #[diesel(embed)]
+    pub(crate) seal: SealColumns,
+}
+
+/// Columns written per row, for chunking under the backends' bind-parameter limits.
+pub(crate) const COLUMNS_PER_ROW: usize = 22;
+
+/// A row read back from the log table.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
+pub struct LogRow {
+    id: i64,
+    #[diesel(embed)]
+    columns: EntryColumns,
+    #[diesel(embed)]
+    seal: SealColumns,
+}
+
+impl EntryColumns {
     pub(crate) fn from_entry(entry: NewLogEntry) -> Self {
         let NewLogEntry {
             timestamp,
@@ -50,9 +83,8 @@ impl NewLogRow {
             snapshot,
             event,
             association,
-            context,
+            context: ctx,
         } = entry;
-        let ctx = context;
         let (event_name, severity, event_details) = match event {
             Some(e) => (Some(e.name), Some(e.severity.code()), e.details),
             None => (None, None, None),
@@ -61,7 +93,7 @@ impl NewLogRow {
             (Some(a), _) => serde_json::to_value(a).ok(),
             (None, details) => details,
         };
-        NewLogRow {
+        EntryColumns {
             logged_at: timestamp.naive_utc(),
             action: action.code(),
             object_type: object.object_type,
@@ -85,86 +117,99 @@ impl NewLogRow {
             details: details.map(|d| canonical_json(&d)),
         }
     }
-}
 
-/// A row read back from the log table.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = audit_log)]
-#[allow(unreachable_pub)] // named by the sealed backend trait, never exported
-pub struct LogRow {
-    id: i64,
-    logged_at: NaiveDateTime,
-    action: i16,
-    object_type: String,
-    object_key: String,
-    object_repr: Option<String>,
-    changes: String,
-    snapshot: Option<String>,
-    actor_id: Option<String>,
-    actor_display: Option<String>,
-    remote_addr: Option<String>,
-    remote_port: Option<i32>,
-    user_agent: Option<String>,
-    session_id: Option<String>,
-    correlation_id: Option<String>,
-    reason: Option<String>,
-    additional_data: Option<String>,
-    event_name: Option<String>,
-    severity: Option<i16>,
-    details: Option<String>,
+    /// The values the chain seals, exactly as stored.
+    pub(crate) fn chain_fields(&self) -> ChainFields {
+        ChainFields {
+            logged_at_micros: self.logged_at.and_utc().timestamp_micros(),
+            action: self.action,
+            object_type: self.object_type.clone(),
+            object_key: self.object_key.clone(),
+            object_repr: self.object_repr.clone(),
+            changes: self.changes.clone(),
+            snapshot: self.snapshot.clone(),
+            actor_id: self.actor_id.clone(),
+            actor_display: self.actor_display.clone(),
+            remote_addr: self.remote_addr.clone(),
+            remote_port: self.remote_port,
+            user_agent: self.user_agent.clone(),
+            session_id: self.session_id.clone(),
+            correlation_id: self.correlation_id.clone(),
+            reason: self.reason.clone(),
+            additional_data: self.additional_data.clone(),
+            event_name: self.event_name.clone(),
+            severity: self.severity,
+            details: self.details.clone(),
+        }
+    }
 }
 
 impl LogRow {
+    /// The row's id.
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The row as the chain verifier reads it.
+    pub(crate) fn into_stored(self) -> StoredEntry {
+        StoredEntry {
+            id: self.id,
+            fields: self.columns.chain_fields(),
+            key_id: self.seal.key_id,
+            prev_hash: self.seal.prev_hash,
+            entry_hash: self.seal.entry_hash,
+        }
+    }
+
+    /// The row's details column, parsed (retention checkpoints keep their anchor there).
+    pub(crate) fn details(&self) -> Option<serde_json::Value> {
+        self.columns
+            .details
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+    }
+
     pub(crate) fn into_entry(self) -> Result<LogEntry, AuditError> {
         let id = self.id;
+        let c = self.columns;
         let decode = |source| AuditError::Decode { id, source };
-        let action = Action::from_code(self.action)
-            .ok_or_else(|| decode(auditlog_core::Error::UnknownAction(self.action)))?;
-        let changes = ChangeSet::from_json(&self.changes).map_err(decode)?;
-        let snapshot = self
+        let malformed = |what: &'static str, reason: String| {
+            decode(auditlog_core::Error::MalformedJson { what, reason })
+        };
+        let action = Action::from_code(c.action)
+            .ok_or_else(|| decode(auditlog_core::Error::UnknownAction(c.action)))?;
+        let changes = ChangeSet::from_json(&c.changes).map_err(decode)?;
+        let snapshot = c
             .snapshot
             .as_deref()
             .map(Snapshot::from_json)
             .transpose()
             .map_err(decode)?;
-        let additional_data = match self.additional_data.as_deref() {
+        let additional_data = match c.additional_data.as_deref() {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                decode(auditlog_core::Error::MalformedJson {
-                    what: "additional data",
-                    reason: e.to_string(),
-                })
-            })?),
+            Some(text) => Some(
+                serde_json::from_str(text)
+                    .map_err(|e| malformed("additional data", e.to_string()))?,
+            ),
         };
-        let details: Option<serde_json::Value> = match self.details.as_deref() {
+        let details: Option<serde_json::Value> = match c.details.as_deref() {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                decode(auditlog_core::Error::MalformedJson {
-                    what: "details",
-                    reason: e.to_string(),
-                })
-            })?),
+            Some(text) => {
+                Some(serde_json::from_str(text).map_err(|e| malformed("details", e.to_string()))?)
+            }
         };
         let (event, association) = match action {
             Action::M2mAdd | Action::M2mRemove | Action::M2mClear => {
                 let change: AssociationChange = serde_json::from_value(details.unwrap_or_default())
-                    .map_err(|e| {
-                        decode(auditlog_core::Error::MalformedJson {
-                            what: "association change",
-                            reason: e.to_string(),
-                        })
-                    })?;
+                    .map_err(|e| malformed("association change", e.to_string()))?;
                 (None, Some(change))
             }
             _ => {
-                let event = match (self.event_name, self.severity) {
+                let event = match (c.event_name, c.severity) {
                     (Some(name), Some(code)) => Some(EventDetails {
                         name,
                         severity: Severity::from_code(code).ok_or_else(|| {
-                            decode(auditlog_core::Error::MalformedJson {
-                                what: "severity",
-                                reason: format!("unknown severity code {code}"),
-                            })
+                            malformed("severity", format!("unknown severity code {code}"))
                         })?,
                         details,
                     }),
@@ -174,25 +219,25 @@ impl LogRow {
             }
         };
         let mut context = AuditContext::new();
-        context.actor_id = self.actor_id;
-        context.actor_display = self.actor_display;
+        context.actor_id = c.actor_id;
+        context.actor_display = c.actor_display;
         // An address that no longer parses is dropped from the typed view rather than failing
         // the whole entry; the raw column is untouched.
-        context.remote_addr = self.remote_addr.and_then(|a| a.parse().ok());
-        context.remote_port = self.remote_port.and_then(|p| u16::try_from(p).ok());
-        context.user_agent = self.user_agent;
-        context.session_id = self.session_id;
-        context.correlation_id = self.correlation_id;
-        context.reason = self.reason;
+        context.remote_addr = c.remote_addr.and_then(|a| a.parse().ok());
+        context.remote_port = c.remote_port.and_then(|p| u16::try_from(p).ok());
+        context.user_agent = c.user_agent;
+        context.session_id = c.session_id;
+        context.correlation_id = c.correlation_id;
+        context.reason = c.reason;
         context.additional_data = additional_data;
         Ok(LogEntry {
             id,
-            timestamp: self.logged_at.and_utc(),
+            timestamp: c.logged_at.and_utc(),
             action,
             object: ObjectRef {
-                object_type: self.object_type,
-                object_key: self.object_key,
-                object_repr: self.object_repr,
+                object_type: c.object_type,
+                object_key: c.object_key,
+                object_repr: c.object_repr,
             },
             changes,
             snapshot,

@@ -43,5 +43,27 @@ diesel::table! {
         severity -> Nullable<SmallInt>,
         /// Event details or the association change, canonical JSON.
         details -> Nullable<Text>,
+        /// The id of the key that sealed the entry.
+        key_id -> Nullable<Text>,
+        /// The seal of the previous entry in the chain.
+        prev_hash -> Nullable<Text>,
+        /// The entry's own seal.
+        entry_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// The head of the hash chain: one row, the last sealed entry.
+    audit_log_head (id) {
+        /// Always 1.
+        id -> SmallInt,
+        /// The id of the last sealed entry, 0 when none.
+        last_id -> BigInt,
+        /// Its seal.
+        last_hash -> Text,
+        /// The key that sealed this head.
+        key_id -> Nullable<Text>,
+        /// The head's own seal.
+        head_mac -> Nullable<Text>,
     }
 }

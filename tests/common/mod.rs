@@ -263,7 +263,8 @@ where
                 snapshot AS c7, actor_id AS c8, actor_display AS c9, remote_addr AS c10,
                 CAST(remote_port AS TEXT) AS c11, user_agent AS c12, session_id AS c13,
                 correlation_id AS c14, reason AS c15, additional_data AS c16,
-                event_name AS c17, CAST(severity AS TEXT) AS c18, details AS c19
+                event_name AS c17, CAST(severity AS TEXT) AS c18, details AS c19,
+                key_id AS c20, prev_hash AS c21, entry_hash AS c22
          FROM audit_log ORDER BY id",
     )
     .load(conn)
@@ -313,6 +314,12 @@ pub struct RawRow {
     c18: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     c19: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c20: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c21: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    c22: Option<String>,
 }
 
 impl RawRow {
@@ -339,6 +346,9 @@ impl RawRow {
             opt(self.c17),
             opt(self.c18),
             opt(self.c19),
+            opt(self.c20),
+            opt(self.c21),
+            opt(self.c22),
         ]
         .join("\u{1f}")
     }
