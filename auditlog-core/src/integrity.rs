@@ -422,8 +422,11 @@ impl<'k> ChainVerifier<'k> {
             return;
         }
         if let Some(current) = self.pending.take() {
-            let next_prev = entry.prev_hash.clone();
-            self.check(current, next_prev.as_deref());
+            let next = Next {
+                prev_hash: entry.prev_hash.as_deref(),
+                entry_hash: entry.entry_hash.as_deref(),
+            };
+            self.check(current, next);
         }
         self.pending = Some(entry);
     }
@@ -437,8 +440,12 @@ impl<'k> ChainVerifier<'k> {
             });
         }
         if let Some(last) = self.pending.take() {
-            // The head's hash plays the next entry's `prev_hash`.
-            self.check(last, Some(head.last_hash.as_str()));
+            // The head plays the next entry: its hash is what the last entry's must be.
+            let next = Next {
+                prev_hash: Some(head.last_hash.as_str()),
+                entry_hash: None,
+            };
+            self.check(last, next);
         }
         if !self.is_broken() && self.expected_prev != head.last_hash {
             self.report.broken = Some(Broken {
@@ -451,12 +458,12 @@ impl<'k> ChainVerifier<'k> {
         self.report
     }
 
-    fn check(&mut self, entry: StoredEntry, next_prev: Option<&str>) {
+    fn check(&mut self, entry: StoredEntry, next: Next<'_>) {
         if self.is_broken() {
             return;
         }
         let id = entry.id;
-        let tampering = self.classify(&entry, next_prev);
+        let tampering = self.classify(&entry, next);
         self.report.entries += 1;
         self.report.first_id.get_or_insert(id);
         self.report.last_id = Some(id);
@@ -468,7 +475,14 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    fn classify(&self, entry: &StoredEntry, next_prev: Option<&str>) -> Option<Tampering> {
+    /// What is wrong with `entry`, given the entry after it (or the head, at the end).
+    ///
+    /// An entry whose seal holds but which does not link to its predecessor is either the
+    /// first of two swapped entries (it links to the next one, which links back to the
+    /// predecessor), a valid entry replayed out of place (the chain goes around it), or the
+    /// first entry after a gap. An entry whose seal fails was either forged (the chain goes
+    /// around it) or modified in place.
+    fn classify(&self, entry: &StoredEntry, next: Next<'_>) -> Option<Tampering> {
         let (Some(key_id), Some(prev), Some(hash)) =
             (&entry.key_id, &entry.prev_hash, &entry.entry_hash)
         else {
@@ -479,15 +493,24 @@ impl<'k> ChainVerifier<'k> {
         };
         let sealed = &entry.fields.seal(key, prev) == hash;
         let linked = prev == &self.expected_prev;
-        let next_skips_it = next_prev == Some(self.expected_prev.as_str());
+        let chain_goes_around = next.prev_hash == Some(self.expected_prev.as_str());
+        let links_to_next = next.entry_hash == Some(prev.as_str());
         match (sealed, linked) {
             (true, true) => None,
-            (true, false) if next_skips_it => Some(Tampering::OrderChanged),
+            (true, false) if chain_goes_around && links_to_next => Some(Tampering::OrderChanged),
+            (true, false) if chain_goes_around => Some(Tampering::EntryInserted),
             (true, false) => Some(Tampering::EntryMissing),
-            (false, _) if next_skips_it => Some(Tampering::EntryInserted),
+            (false, _) if chain_goes_around => Some(Tampering::EntryInserted),
             (false, _) => Some(Tampering::ContentModified),
         }
     }
+}
+
+/// The entry after the one being checked, as far as classification needs it.
+#[derive(Debug, Clone, Copy)]
+struct Next<'a> {
+    prev_hash: Option<&'a str>,
+    entry_hash: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -603,6 +626,12 @@ mod tests {
             broken(&verify(&ring, swapped, &head)),
             (2, Tampering::OrderChanged)
         );
+
+        let mut replayed = entries.clone();
+        let mut copy = replayed[1].clone();
+        copy.id = 7;
+        replayed.push(copy);
+        assert_eq!(broken(&verify(&ring, replayed, &head)), (7, Tampering::EntryInserted));
 
         let mut unsealed = entries.clone();
         unsealed[0].entry_hash = None;

@@ -14,8 +14,9 @@ const VERIFY_PAGE: i64 = 5_000;
 /// entry, then checks the chain head. Returns a report naming the first broken entry and what
 /// is wrong with it, or an intact report.
 ///
-/// Entries appended while it runs are not checked: the run covers the chain up to the head
-/// it read first. A wrong key is not an error of this function: every entry then fails its
+/// Writers are not blocked while the bulk of the log is read; the last pages are read with
+/// the chain head locked (briefly blocking sealing writers), so an entry appended after the
+/// head, which no sealing writer can have written, is reported. A wrong key is not an error of this function: every entry then fails its
 /// seal, and the report says so at the first one.
 pub fn verify<C: AuditConnection>(
     conn: &mut C,
@@ -24,13 +25,39 @@ pub fn verify<C: AuditConnection>(
     verify_with_progress(conn, keyring, |_| {})
 }
 
+/// Feeds every entry with an id above `after` to the verifier, one page at a time.
+fn stream_pages<C: AuditConnection>(
+    conn: &mut C,
+    verifier: &mut ChainVerifier<'_>,
+    after: &mut i64,
+    checked: &mut u64,
+    progress: &mut impl FnMut(u64),
+) -> Result<(), AuditError> {
+    while !verifier.is_broken() {
+        let page = conn
+            .load_chain_page(*after, i64::MAX, VERIFY_PAGE)
+            .map_err(AuditError::Read)?;
+        let Some(last) = page.last() else { break };
+        *after = last.id();
+        let full = page.len() as i64 >= VERIFY_PAGE;
+        for row in page {
+            verifier.push(row.into_stored());
+            *checked += 1;
+        }
+        progress(*checked);
+        if !full {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// [`verify`], calling `progress` with the number of entries checked after every page.
 pub fn verify_with_progress<C: AuditConnection>(
     conn: &mut C,
     keyring: &Keyring,
     mut progress: impl FnMut(u64),
 ) -> Result<VerifyReport, AuditError> {
-    let head = conn.read_chain_head().map_err(AuditError::Read)?;
     let anchor = match conn.latest_checkpoint().map_err(AuditError::Read)? {
         Some(checkpoint) => checkpoint
             .details()
@@ -41,22 +68,15 @@ pub fn verify_with_progress<C: AuditConnection>(
     let mut verifier = ChainVerifier::new(keyring, anchor);
     let mut after = 0i64;
     let mut checked = 0u64;
-    loop {
-        let page = conn
-            .load_chain_page(after, head.last_id, VERIFY_PAGE)
-            .map_err(AuditError::Read)?;
-        let Some(last) = page.last() else { break };
-        after = last.id();
-        let full = page.len() as i64 >= VERIFY_PAGE;
-        for row in page {
-            verifier.push(row.into_stored());
-            checked += 1;
-        }
-        progress(checked);
-        if verifier.is_broken() || !full {
-            break;
-        }
-    }
+    // Most of the log is read without blocking writers; the tail is read with the chain head
+    // locked, so that every entry after the head is known not to be a chain entry still being
+    // committed (an appended forgery, or an entry written without the key).
+    stream_pages(conn, &mut verifier, &mut after, &mut checked, &mut progress)?;
+    let head = conn.transaction::<_, AuditError, _>(|conn| {
+        let head = conn.lock_chain_head().map_err(AuditError::Read)?;
+        stream_pages(conn, &mut verifier, &mut after, &mut checked, &mut progress)?;
+        Ok(head)
+    })?;
     let report = verifier.finish(&head);
     match &report.broken {
         None => tracing::info!(entries = report.entries, "audit log chain verified"),

@@ -80,6 +80,9 @@ pub trait TestDb: auditlog_diesel::AuditConnection {
     fn reject_log_rows_with_reason_fail_log(&mut self);
     /// The number of columns of the log table, from the database's catalog.
     fn log_column_count(&mut self) -> i64;
+    /// What an attacker with full database rights does first: switch the append-only
+    /// triggers off.
+    fn disable_append_only(&mut self);
 }
 
 #[derive(QueryableByName)]
@@ -89,6 +92,15 @@ struct Count {
 }
 
 impl TestDb for SqliteConnection {
+    fn disable_append_only(&mut self) {
+        for sql in [
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ] {
+            diesel::sql_query(sql).execute(self).unwrap();
+        }
+    }
+
     fn log_column_count(&mut self) -> i64 {
         diesel::sql_query("SELECT COUNT(*) AS n FROM pragma_table_info('audit_log')")
             .get_result::<Count>(self)
@@ -124,6 +136,12 @@ impl TestDb for SqliteConnection {
 }
 
 impl TestDb for PgConnection {
+    fn disable_append_only(&mut self) {
+        diesel::sql_query("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            .execute(self)
+            .unwrap();
+    }
+
     fn log_column_count(&mut self) -> i64 {
         diesel::sql_query(
             "SELECT COUNT(*) AS n FROM information_schema.columns \
