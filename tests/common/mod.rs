@@ -201,6 +201,18 @@ pub fn sqlite() -> SqliteConnection {
 pub struct PgTestDb {
     conn: PgConnection,
     schema: String,
+    url: String,
+}
+
+impl PgTestDb {
+    /// Another connection to the same test schema (for concurrency tests).
+    pub fn connect_again(&self) -> PgConnection {
+        let mut conn = PgConnection::establish(&self.url).unwrap();
+        diesel::sql_query(format!("SET search_path TO {}", self.schema))
+            .execute(&mut conn)
+            .unwrap();
+        conn
+    }
 }
 
 impl std::ops::Deref for PgTestDb {
@@ -262,7 +274,7 @@ pub fn postgres() -> Option<PgTestDb> {
     diesel::sql_query(format!("SET search_path TO {schema}"))
         .execute(&mut conn)
         .unwrap();
-    let mut db = PgTestDb { conn, schema };
+    let mut db = PgTestDb { conn, schema, url };
     db.create_app_schema();
     run_migrations(&mut *db).unwrap();
     Some(db)
