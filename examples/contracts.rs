@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use auditlog_diesel::{
     many_to_many, run_migrations, Action, AuditConnection, AuditContext, Auditable,
-    AuditedConnection, LogEntry, MaskingKey, SecurityEvent, Severity,
+    AuditedConnection, IntegrityKey, Keyring, LogEntry, MaskingKey, SecurityEvent, Severity,
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -240,7 +240,9 @@ macro_rules! play_the_day {
     ($conn:expr) => {{
         // In production the key comes from a secret store; see MaskingKey::from_env.
         let key = MaskingKey::new(*b"example masking key, not secret!")?;
-        let mut db = AuditedConnection::wrap($conn).with_masking_key(key);
+        let mut db = AuditedConnection::wrap($conn)
+            .with_masking_key(key)
+            .with_integrity(integrity_keyring()?);
 
         // 08:55 Someone tries Bob's account from an unknown address.
         db.set_context(intruder());
@@ -432,6 +434,17 @@ fn report<C: AuditConnection>(
         print_entry(&entry);
     }
 
+    if let Some(keyring) = db.keyring().cloned() {
+        let report = auditlog_diesel::verify(db.unaudited(), &keyring)?;
+        match &report.broken {
+            None => println!(
+                "\n== Integrity: {} entries verified, chain intact",
+                report.entries
+            ),
+            Some(broken) => println!("\n== Integrity: BROKEN at {broken}"),
+        }
+    }
+
     println!("\n== Everything Bob changed or deleted today");
     let bobs = db
         .history()
@@ -477,6 +490,19 @@ fn database_url() -> String {
     })
 }
 
+/// The demo's integrity key. In production it comes from a secret store, through
+/// `AUDITLOG_INTEGRITY_KEY` (`Keyring::from_env`); the demo falls back to a fixed key so that
+/// `auditlog verify` can be tried on its database.
+const DEMO_INTEGRITY_KEY: &str =
+    "demo-2026:6578616d706c6520696e74656772697479206b65792c206e6f742073656372657421";
+
+fn integrity_keyring() -> Result<Keyring, Box<dyn Error>> {
+    match Keyring::from_env()? {
+        Some(ring) => Ok(ring),
+        None => Ok(Keyring::new(IntegrityKey::parse(DEMO_INTEGRITY_KEY)?)),
+    }
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let url = database_url();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -491,6 +517,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         let mut conn: SqliteConnection = setup(&url)?;
         play_the_day!(&mut conn)?;
         println!("\nInspect it: sqlite3 {url} 'SELECT id, action, object_type, object_key, changes FROM audit_log'");
+        if std::env::var_os(auditlog_diesel::INTEGRITY_KEY_ENV).is_none() {
+            println!(
+                "Entries are sealed with the demo key: export {}={DEMO_INTEGRITY_KEY}",
+                auditlog_diesel::INTEGRITY_KEY_ENV
+            );
+        }
         Ok(())
     }
 }
