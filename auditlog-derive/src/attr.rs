@@ -96,11 +96,22 @@ pub(crate) struct FieldAttrs {
 
 /// Reads the struct's `#[audit(...)]` and `#[diesel(...)]` attributes.
 pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAttrs {
-    let mut out = ContainerAttrs::default();
+    read(attrs, errors, container_item, diesel_container)
+}
+
+/// Reads `#[audit(...)]` items with `item` (collecting every mistake, and skipping the value
+/// of a rejected item so the next one is still read) and `#[diesel(...)]` with `diesel`.
+fn read<T: Default>(
+    attrs: &[Attribute],
+    errors: &mut Errors,
+    item: fn(&ParseNestedMeta, &mut T, &mut Errors) -> syn::Result<()>,
+    diesel: fn(&Attribute, &mut T),
+) -> T {
+    let mut out = T::default();
     for attr in attrs {
         if attr.path().is_ident("audit") {
             let parsed = attr.parse_nested_meta(|meta| {
-                if let Err(error) = container_item(&meta, &mut out, errors) {
+                if let Err(error) = item(&meta, &mut out, errors) {
                     errors.push(error);
                     skip_value(&meta)?;
                 }
@@ -110,7 +121,7 @@ pub(crate) fn container(attrs: &[Attribute], errors: &mut Errors) -> ContainerAt
                 errors.push(error);
             }
         } else if attr.path().is_ident("diesel") {
-            diesel_container(attr, &mut out);
+            diesel(attr, &mut out);
         }
     }
     out
@@ -155,24 +166,7 @@ fn container_item(
 
 /// Reads one field's `#[audit(...)]` and `#[diesel(...)]` attributes.
 pub(crate) fn field(attrs: &[Attribute], errors: &mut Errors) -> FieldAttrs {
-    let mut out = FieldAttrs::default();
-    for attr in attrs {
-        if attr.path().is_ident("audit") {
-            let parsed = attr.parse_nested_meta(|meta| {
-                if let Err(error) = field_item(&meta, &mut out, errors) {
-                    errors.push(error);
-                    skip_value(&meta)?;
-                }
-                Ok(())
-            });
-            if let Err(error) = parsed {
-                errors.push(error);
-            }
-        } else if attr.path().is_ident("diesel") {
-            diesel_field(attr, &mut out);
-        }
-    }
-    out
+    read(attrs, errors, field_item, diesel_field)
 }
 
 /// Reads one item of a field's `#[audit(...)]`.
