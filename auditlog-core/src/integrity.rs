@@ -631,7 +631,10 @@ mod tests {
         let mut copy = replayed[1].clone();
         copy.id = 7;
         replayed.push(copy);
-        assert_eq!(broken(&verify(&ring, replayed, &head)), (7, Tampering::EntryInserted));
+        assert_eq!(
+            broken(&verify(&ring, replayed, &head)),
+            (7, Tampering::EntryInserted)
+        );
 
         let mut unsealed = entries.clone();
         unsealed[0].entry_hash = None;
