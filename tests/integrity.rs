@@ -1,5 +1,5 @@
 //! Tamper evidence: every kind of tampering is detected at the right entry, on each backend.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 
@@ -15,9 +15,9 @@ fn keyring() -> Keyring {
 }
 
 /// Writes ten entries (ids 1..=10): creates, updates, an event, a delete.
-fn write_history<C: TestDb>(conn: &mut C)
+fn write_history<C>(conn: &mut C)
 where
-    C: diesel::connection::LoadConnection,
+    C: TestDb + diesel::connection::LoadConnection,
     for<'a> AuditedConnection<'a, C>: WriteHistory,
 {
     let mut audited = AuditedConnection::wrap(conn).with_integrity(keyring());
