@@ -94,6 +94,88 @@
 //! # }
 //! ```
 //!
+//! # Relations, events and tamper evidence
+//!
+//! - Many-to-many relations are declared once with [`many_to_many!`] and changed with
+//!   [`link`](AuditedConnection::link), [`unlink`](AuditedConnection::unlink),
+//!   [`replace_links`](AuditedConnection::replace_links),
+//!   [`clear_links`](AuditedConnection::clear_links) and
+//!   [`link_many`](AuditedConnection::link_many); each records exactly the keys added or removed
+//!   on the parent object.
+//! - [`record_event`](AuditedConnection::record_event) and
+//!   [`record_access`](AuditedConnection::record_access) write security events and accesses
+//!   to the same log, read with the same [`History`] queries.
+//! - With [`with_integrity`](AuditedConnection::with_integrity), every entry is sealed into a
+//!   keyed hash chain; [`verify`] finds the first entry that was changed, removed, inserted or
+//!   reordered, and [`prune`](AuditedConnection::prune) removes old entries leaving a sealed
+//!   checkpoint. The migrations make the table append-only.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use auditlog_diesel::{
+//!     many_to_many, run_migrations, verify, Action, Auditable, AuditedConnection, IntegrityKey,
+//!     Keyring, SecurityEvent, Severity,
+//! };
+//! use diesel::prelude::*;
+//!
+//! diesel::table! { teams (id) { id -> Integer, name -> Text, } }
+//! diesel::table! { people (id) { id -> Integer, name -> Text, } }
+//! diesel::table! { memberships (team_id, person_id) { team_id -> Integer, person_id -> Integer, } }
+//!
+//! #[derive(Queryable, Insertable, Auditable)]
+//! #[diesel(table_name = teams)]
+//! struct Team { id: i32, name: String }
+//!
+//! #[derive(Queryable, Auditable)]
+//! #[diesel(table_name = people)]
+//! struct Person { id: i32, name: String }
+//!
+//! many_to_many! {
+//!     /// The people in a team.
+//!     struct Members {
+//!         relation: "members",
+//!         join: memberships,
+//!         parent: Team { id } => team_id: i32,
+//!         child: Person => person_id: i32,
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut conn = SqliteConnection::establish(":memory:")?;
+//! diesel::sql_query("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").execute(&mut conn)?;
+//! diesel::sql_query("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)").execute(&mut conn)?;
+//! diesel::sql_query(
+//!     "CREATE TABLE memberships (team_id INTEGER, person_id INTEGER, PRIMARY KEY (team_id, person_id))",
+//! )
+//! .execute(&mut conn)?;
+//! run_migrations(&mut conn)?;
+//!
+//! let keyring = Keyring::new(IntegrityKey::new("k1", [7u8; 32])?);
+//! let mut conn = AuditedConnection::new(conn).with_integrity(keyring.clone());
+//! let team: Team = conn
+//!     .insert_into(teams::table)
+//!     .values(&Team { id: 1, name: "Billing".into() })
+//!     .get_result()?;
+//! conn.link(Members, &team, [10, 11])?;
+//! conn.replace_links(Members, &team, [11, 12])?; // adds 12, removes 10
+//! conn.record_event(SecurityEvent::new("role_granted").severity(Severity::Notice))?;
+//!
+//! let removed = conn.history().of_model(&team).action(Action::M2mRemove).load()?;
+//! assert_eq!(removed[0].association.as_ref().unwrap().keys, ["10"]);
+//!
+//! let report = verify(conn.unaudited(), &keyring)?;
+//! assert!(report.is_intact());
+//! assert_eq!(report.entries, 5);
+//!
+//! // The log is append-only: the database itself refuses to edit it.
+//! let edit = diesel::sql_query("UPDATE audit_log SET actor_id = 'someone else'")
+//!     .execute(conn.unaudited());
+//! assert!(edit.is_err());
+//! # Ok(())
+//! # }
+//! # }
+//! ```
+//!
 //! # Migrations
 //!
 //! [`run_migrations`] applies the log table's embedded migrations (one directory per backend,
