@@ -260,6 +260,8 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
     /// Links many parents at once: reads the existing links of all parents in one query per
     /// few thousand parents, inserts the missing ones in multi-row statements, and records one
     /// `m2m_add` entry per parent that gained links. Returns, per such parent, the keys added.
+    // Known gap: existing links are read without a lock, so two transactions linking the same
+    // pair at once make one of them fail on the join table's key instead of waiting.
     pub fn link_many<'p, R: ManyToManyOps<C>>(
         &mut self,
         _relation: R,
