@@ -197,6 +197,9 @@ mod row;
 pub mod schema;
 mod table;
 
+/// Audit context from HTTP requests: the `auditlog-axum` crate (feature `axum`).
+#[cfg(feature = "axum")]
+pub use auditlog_axum as axum;
 pub use auditlog_core::*;
 pub use auditlog_derive::Auditable;
 
