@@ -4,8 +4,8 @@
 mod common;
 
 use auditlog_diesel::{
-    verify, Action, AuditContext, AuditedConnection, IntegrityKey, Keyring, SecurityEvent,
-    Tampering, VerifyReport,
+    verify, Action, AuditContext, AuditError, AuditedConnection, IntegrityKey, Keyring,
+    SecurityEvent, Tampering, VerifyReport,
 };
 use common::{contracts, Contract, NewContract, TestDb};
 use diesel::prelude::*;
@@ -250,5 +250,50 @@ on_each_backend! {
         let err = audited.prune(auditlog_diesel::now_micros(), 100).unwrap_err();
         assert!(err.to_string().contains("integrity key"), "{err}");
         assert!(verify(conn, &keyring()).unwrap().is_intact(), "nothing was removed");
+    }
+}
+
+on_each_backend! {
+    fn sealed_writes_inside_transactions_keep_the_chain_intact(conn) {
+        let mut audited = AuditedConnection::wrap(&mut *conn)
+            .with_integrity(keyring())
+            .with_chunk_size(5);
+        audited
+            .transaction(|tx| -> Result<(), AuditError> {
+                for i in 0..20 {
+                    tx.insert_into(contracts::table)
+                        .values(&NewContract::new(&format!("t{i}"), 19 - i))
+                        .execute()?;
+                }
+                // A failed operation rolls back its savepoint, entries and head move included:
+                // its first chunk (prices 19 to 15) is sealed and logged, its second violates
+                // the price check.
+                let failed = tx
+                    .update(contracts::table)
+                    .set(contracts::price_cents.eq(contracts::price_cents - 15))
+                    .execute();
+                assert!(failed.is_err());
+                // A nested transaction rolled back leaves the head where it was...
+                let nested: Result<(), AuditError> = tx.transaction(|inner| {
+                    inner.record_event(SecurityEvent::new("undone"))?;
+                    Err(AuditError::Integrity("the caller changed its mind".into()))
+                });
+                assert!(nested.is_err());
+                // ...and one that commits hands its head back.
+                tx.transaction(|inner| inner.record_event(SecurityEvent::new("kept")))?;
+                tx.update(contracts::table)
+                    .set(contracts::price_cents.eq(contracts::price_cents + 1))
+                    .execute()?;
+                Ok(())
+            })
+            .unwrap();
+        let report = verify(conn, &keyring()).unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.entries, 41);
+
+        // Outside a transaction of the wrapper, the head row is moved by each operation.
+        let mut audited = AuditedConnection::wrap(&mut *conn).with_integrity(keyring());
+        audited.record_event(SecurityEvent::new("after")).unwrap();
+        assert!(verify(conn, &keyring()).unwrap().is_intact());
     }
 }

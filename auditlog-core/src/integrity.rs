@@ -34,7 +34,8 @@ const HEAD_DOMAIN: &[u8] = b"auditlog/head/v1\0";
 #[derive(Clone)]
 pub struct IntegrityKey {
     id: String,
-    secret: Vec<u8>,
+    /// The MAC keyed once; each seal clones it, saving the key schedule per entry.
+    keyed: Hmac<Sha256>,
 }
 
 impl IntegrityKey {
@@ -67,7 +68,11 @@ impl IntegrityKey {
                 ),
             });
         }
-        Ok(IntegrityKey { id, secret })
+        let keyed = Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| Error::InvalidKey {
+            what: "integrity key",
+            reason: format!("key `{id}`: {e}"),
+        })?;
+        Ok(IntegrityKey { id, keyed })
     }
 
     /// A key from `id:hex` text.
@@ -91,15 +96,10 @@ impl IntegrityKey {
     }
 
     fn mac(&self, domain: &[u8], message: &[u8]) -> String {
-        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-        match Hmac::<Sha256>::new_from_slice(&self.secret) {
-            Ok(mut mac) => {
-                mac.update(domain);
-                mac.update(message);
-                hex::encode(mac.finalize().into_bytes())
-            }
-            Err(_) => String::new(),
-        }
+        let mut mac = self.keyed.clone();
+        mac.update(domain);
+        mac.update(message);
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

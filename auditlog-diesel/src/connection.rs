@@ -1,5 +1,6 @@
 //! The audited connection: Diesel writes that record themselves.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -54,6 +55,11 @@ pub struct AuditedConnection<'c, C> {
     masker: Masker,
     keyring: Option<Keyring>,
     chunk_size: usize,
+    /// Inside [`transaction`](Self::transaction): the chain head as this transaction has
+    /// moved it, written to its row once, before the commit. Updating the head row once per
+    /// operation would leave PostgreSQL a chain of dead row versions to walk on every write
+    /// of a long transaction.
+    pending_head: Option<RefCell<Option<ChainHead>>>,
 }
 
 impl<C: AuditConnection> fmt::Debug for AuditedConnection<'_, C> {
@@ -77,6 +83,7 @@ impl<C: AuditConnection> AuditedConnection<'static, C> {
             masker: Masker::default(),
             keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            pending_head: None,
         }
     }
 }
@@ -101,6 +108,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             masker: Masker::default(),
             keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            pending_head: None,
         }
     }
 
@@ -171,16 +179,32 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
         let masker = self.masker.clone();
         let keyring = self.keyring.clone();
         let chunk_size = self.chunk_size;
-        self.conn.get().transaction(|conn| {
+        let outermost = self.pending_head.is_none();
+        let start = self.pending_head.as_ref().and_then(|h| h.borrow().clone());
+        let mut end = None;
+        let result = self.conn.get().transaction(|conn| {
             let mut inner = AuditedConnection {
                 conn: Inner::Borrowed(conn),
                 context,
                 masker,
                 keyring,
                 chunk_size,
+                pending_head: Some(RefCell::new(start)),
             };
-            f(&mut inner)
-        })
+            let value = f(&mut inner)?;
+            let head = inner.pending_head.take().and_then(RefCell::into_inner);
+            if let (true, Some(head)) = (outermost, &head) {
+                inner.conn.get().write_chain_head(head)?;
+            }
+            end = Some(head);
+            Ok(value)
+        });
+        // A nested transaction that committed its savepoint hands its head to the enclosing
+        // one; one that rolled back leaves the enclosing head as it was.
+        if let (Some(pending), Some(head)) = (&self.pending_head, end) {
+            *pending.borrow_mut() = head;
+        }
+        result
     }
 
     /// Starts an audited insert into `table`.
@@ -232,8 +256,15 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             context: &context,
             masker: &self.masker,
             keyring: self.keyring.as_ref(),
+            pending_head: self.pending_head.as_ref(),
         };
-        self.conn.get().transaction(|conn| f(conn, &env))
+        let head_before = env.pending_head.map(|h| h.borrow().clone());
+        let result = self.conn.get().transaction(|conn| f(conn, &env));
+        // The operation's savepoint was rolled back, and its entries with it: so is the head.
+        if let (Err(_), Some(pending), Some(head)) = (&result, env.pending_head, head_before) {
+            *pending.borrow_mut() = head;
+        }
+        result
     }
 }
 
@@ -242,6 +273,37 @@ pub(crate) struct Env<'a> {
     pub(crate) context: &'a AuditContext,
     pub(crate) masker: &'a Masker,
     pub(crate) keyring: Option<&'a Keyring>,
+    pub(crate) pending_head: Option<&'a RefCell<Option<ChainHead>>>,
+}
+
+impl Env<'_> {
+    /// The chain head entries are sealed after: the one this transaction has moved, or the
+    /// stored one, locked until the transaction ends.
+    pub(crate) fn chain_head<C: AuditConnection>(
+        &self,
+        conn: &mut C,
+    ) -> diesel::QueryResult<ChainHead> {
+        if let Some(head) = self.pending_head.and_then(|h| h.borrow().clone()) {
+            return Ok(head);
+        }
+        conn.lock_chain_head()
+    }
+
+    /// Moves the chain head: in memory inside [`AuditedConnection::transaction`] (written
+    /// before it commits), in its row otherwise.
+    pub(crate) fn move_chain_head<C: AuditConnection>(
+        &self,
+        conn: &mut C,
+        head: ChainHead,
+    ) -> diesel::QueryResult<()> {
+        match self.pending_head {
+            Some(pending) => {
+                *pending.borrow_mut() = Some(head);
+                Ok(())
+            }
+            None => conn.write_chain_head(&head),
+        }
+    }
 }
 
 /// Writes the entries of one operation in batched multi-row inserts, sealing them into the
@@ -279,7 +341,7 @@ pub(crate) fn write_entries<C: AuditConnection>(
     };
     // The head is locked as late as possible: after the data statements, right before the
     // insert (see the note on chain order in backend.rs).
-    let head = conn.lock_chain_head().map_err(log_error)?;
+    let head = env.chain_head(conn).map_err(log_error)?;
     let key = keyring.current();
     let mut prev = head.last_hash;
     let rows: Vec<NewLogRow> = columns
@@ -300,7 +362,7 @@ pub(crate) fn write_entries<C: AuditConnection>(
         last_hash: prev,
         key_id: Some(key.id().to_owned()),
     };
-    conn.write_chain_head(&head).map_err(log_error)?;
+    env.move_chain_head(conn, head).map_err(log_error)?;
     tracing::debug!(
         object_type,
         entries = count,

@@ -129,7 +129,7 @@ fn prune_in_transaction<C: AuditConnection>(
     before: DateTime<Utc>,
     batch: i64,
 ) -> Result<PruneReport, AuditError> {
-    let head = conn.lock_chain_head().map_err(AuditError::Read)?;
+    let head = env.chain_head(conn).map_err(AuditError::Read)?;
     let first_recent = conn
         .first_id_since(before.naive_utc())
         .map_err(AuditError::Read)?;

@@ -120,26 +120,31 @@ impl EntryColumns {
 
     /// The values the chain seals, exactly as stored.
     pub(crate) fn chain_fields(&self) -> ChainFields {
+        self.clone().into_chain_fields()
+    }
+
+    /// [`chain_fields`](Self::chain_fields), without copying the text.
+    pub(crate) fn into_chain_fields(self) -> ChainFields {
         ChainFields {
             logged_at_micros: self.logged_at.and_utc().timestamp_micros(),
             action: self.action,
-            object_type: self.object_type.clone(),
-            object_key: self.object_key.clone(),
-            object_repr: self.object_repr.clone(),
-            changes: self.changes.clone(),
-            snapshot: self.snapshot.clone(),
-            actor_id: self.actor_id.clone(),
-            actor_display: self.actor_display.clone(),
-            remote_addr: self.remote_addr.clone(),
+            object_type: self.object_type,
+            object_key: self.object_key,
+            object_repr: self.object_repr,
+            changes: self.changes,
+            snapshot: self.snapshot,
+            actor_id: self.actor_id,
+            actor_display: self.actor_display,
+            remote_addr: self.remote_addr,
             remote_port: self.remote_port,
-            user_agent: self.user_agent.clone(),
-            session_id: self.session_id.clone(),
-            correlation_id: self.correlation_id.clone(),
-            reason: self.reason.clone(),
-            additional_data: self.additional_data.clone(),
-            event_name: self.event_name.clone(),
+            user_agent: self.user_agent,
+            session_id: self.session_id,
+            correlation_id: self.correlation_id,
+            reason: self.reason,
+            additional_data: self.additional_data,
+            event_name: self.event_name,
             severity: self.severity,
-            details: self.details.clone(),
+            details: self.details,
         }
     }
 }
@@ -154,7 +159,7 @@ impl LogRow {
     pub(crate) fn into_stored(self) -> StoredEntry {
         StoredEntry {
             id: self.id,
-            fields: self.columns.chain_fields(),
+            fields: self.columns.into_chain_fields(),
             key_id: self.seal.key_id,
             prev_hash: self.seal.prev_hash,
             entry_hash: self.seal.entry_hash,
