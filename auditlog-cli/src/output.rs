@@ -2,6 +2,9 @@
 
 use std::io::{self, BufWriter, StdoutLock, Write};
 
+// The characters `escape_text` escapes, but the backslash, which JSON escapes its own way.
+use auditlog_diesel::is_display_hazard;
+
 /// Standard output, locked and buffered; flushed by [`Out::finish`].
 pub(crate) type Out = BufWriter<StdoutLock<'static>>;
 
@@ -29,19 +32,6 @@ pub(crate) fn write_json_line(out: &mut impl Write, value: &serde_json::Value) -
     }
     line.push('\n');
     out.write_all(line.as_bytes())
-}
-
-/// Characters `auditlog_core::escape_text` escapes, except the backslash (JSON has its own).
-fn is_display_hazard(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub use integrity::{
     VerifyReport, GENESIS_HASH, INTEGRITY_KEY_ENV, INTEGRITY_OLD_KEYS_ENV,
 };
 pub use mask::{MaskKind, Masker, MaskingKey, MASKING_KEY_ENV, MASK_PLACEHOLDER};
-pub use render::escape_text;
+pub use render::{escape_text, is_display_hazard};
 pub use value::{canonical_json, rfc3339_utc, AuditValue};
 
 /// Support for the code `#[derive(Auditable)]` generates. Not a public API: it may change in

@@ -39,8 +39,15 @@ pub fn escape_text(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
+    c == '\\' || is_display_hazard(c)
+}
+
+/// Whether `c` can change how text around it is displayed: a control character (newline,
+/// carriage return, escape, ...) or an invisible Unicode formatting character used to reorder
+/// or hide text (bidirectional overrides, zero-width characters). [`escape_text`] escapes
+/// these, and the backslash.
+pub fn is_display_hazard(c: char) -> bool {
+    c.is_control()
         || matches!(
             c,
             '\u{200b}'..='\u{200f}'
