@@ -35,9 +35,6 @@ pub(crate) mod sealed {
         /// serialises writers already).
         fn lock_chain_head(&mut self) -> QueryResult<ChainHead>;
 
-        /// Reads the chain head without locking it.
-        fn read_chain_head(&mut self) -> QueryResult<ChainHead>;
-
         /// Moves the chain head.
         fn write_chain_head(&mut self, head: &ChainHead) -> QueryResult<()>;
 
@@ -127,20 +124,6 @@ macro_rules! impl_audit_connection {
                 diesel::sql_query($lock_head)
                     .get_result::<HeadRow>(self)
                     .map(HeadRow::into_head)
-            }
-
-            fn read_chain_head(&mut self) -> QueryResult<ChainHead> {
-                use crate::schema::audit_log_head::dsl::*;
-                audit_log_head
-                    .find(1i16)
-                    .select((last_id, last_hash, key_id, head_mac))
-                    .get_result::<(i64, String, Option<String>, Option<String>)>(self)
-                    .map(|(l, h, k, m)| ChainHead {
-                        last_id: l,
-                        last_hash: h,
-                        key_id: k,
-                        head_mac: m,
-                    })
             }
 
             fn write_chain_head(&mut self, head: &ChainHead) -> QueryResult<()> {
