@@ -108,3 +108,101 @@ on_each_backend! {
         assert_ne!(ids[0], ids[1], "a later operation gets a new one");
     }
 }
+
+// Inside `AuditedConnection::transaction` entries are buffered and written in batches: the
+// tests below pin down that a buffered entry can never be lost while its change commits.
+
+on_each_backend! {
+    fn a_log_write_failing_at_commit_rolls_back_the_whole_transaction(conn) {
+        conn.reject_log_rows_with_reason_fail_log();
+        let mut audited = AuditedConnection::wrap(conn);
+        let result: Result<(), AuditError> = audited.transaction(|tx| {
+            tx.insert_into(contracts::table).values(&NewContract::new("Kept?", 100)).execute()?;
+            // Buffered: the failing row is only sent to the database when the batch is written.
+            tx.with_context(AuditContext::new().reason("fail-log"), |tx| {
+                tx.insert_into(contracts::table).values(&NewContract::new("Other", 1)).execute()
+            })?;
+            Ok(())
+        });
+        let err = result.unwrap_err();
+        assert!(matches!(err, AuditError::Log { object_type: "contracts", entries: 2, .. }), "{err}");
+        assert_eq!(count_contracts(audited.unaudited()), 0, "neither change committed");
+        assert_eq!(common::log_count(audited.unaudited()), 0);
+    }
+}
+
+on_each_backend! {
+    fn an_operation_failing_after_its_change_dooms_the_transaction(conn) {
+        let mut audited = AuditedConnection::wrap(conn);
+        let result: Result<(), AuditError> = audited.transaction(|tx| {
+            let c: Contract = tx
+                .insert_into(contracts::table)
+                .values(&NewContract::new("Hosting", 100))
+                .get_result()?;
+            // The update runs, then cannot be matched to its before-image: it changed the key.
+            let err = tx.update(contracts::table.find(c.id)).set(contracts::id.eq(c.id + 1000)).execute();
+            assert!(matches!(err, Err(AuditError::Unmatched { .. })), "{err:?}");
+            Ok(()) // the caller ignores the error...
+        });
+        // ...but the transaction cannot commit a change whose entry is missing.
+        let err = result.unwrap_err();
+        assert!(matches!(&err, AuditError::Aborted(reason) if reason.contains("no before-image")), "{err}");
+        assert_eq!(count_contracts(audited.unaudited()), 0);
+        assert_eq!(common::log_count(audited.unaudited()), 0);
+    }
+}
+
+on_each_backend! {
+    fn a_failed_nested_transaction_is_undone_alone(conn) {
+        let mut audited = AuditedConnection::wrap(conn);
+        audited
+            .transaction(|tx| -> Result<(), AuditError> {
+                tx.insert_into(contracts::table).values(&NewContract::new("first", 100)).execute()?;
+                let nested = tx.transaction(|inner| {
+                    inner.insert_into(contracts::table).values(&NewContract::new("ok", 5)).execute()?;
+                    inner.insert_into(contracts::table).values(&NewContract::new("bad", -1)).execute()
+                });
+                assert!(matches!(nested, Err(AuditError::Data { .. })), "{nested:?}");
+                tx.insert_into(contracts::table).values(&NewContract::new("last", 300)).execute()?;
+                Ok(())
+            })
+            .unwrap();
+        let titles: Vec<String> = contracts::table
+            .select(contracts::title)
+            .order(contracts::id)
+            .load(audited.unaudited())
+            .unwrap();
+        assert_eq!(titles, ["first", "last"]);
+        assert_eq!(common::log_count(audited.unaudited()), 2, "one entry per committed change");
+    }
+}
+
+on_each_backend! {
+    fn a_long_transaction_writes_its_entries_in_batches_in_order(conn) {
+        let n = auditlog_diesel::FLUSH_ENTRIES + 250;
+        let mut audited = AuditedConnection::wrap(conn);
+        audited
+            .transaction(|tx| -> Result<(), AuditError> {
+                for i in 0..n {
+                    tx.insert_into(contracts::table)
+                        .values(&NewContract::new(&format!("c{i}"), i64::try_from(i).unwrap()))
+                        .execute()?;
+                }
+                // Reads inside the transaction see every entry, buffered ones included.
+                let page = tx.history().object_type("contracts").limit(3).load()?;
+                assert_eq!(page.len(), 3);
+                assert_eq!(page[0].object.object_key, n.to_string(), "newest first: the last insert");
+                assert_eq!(common::log_count(tx.unaudited()), i64::try_from(n).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        // Entry ids follow the order of the operations.
+        let keys: Vec<String> = auditlog_diesel::schema::audit_log::table
+            .select(auditlog_diesel::schema::audit_log::object_key)
+            .order(auditlog_diesel::schema::audit_log::id)
+            .load(audited.unaudited())
+            .unwrap();
+        let expected: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        assert_eq!(keys, expected);
+    }
+}

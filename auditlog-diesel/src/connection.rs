@@ -1,6 +1,6 @@
 //! The audited connection: Diesel writes that record themselves.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -45,8 +45,10 @@ impl<C> Inner<'_, C> {
 /// | `v.save_changes(c)` | `c.save(&v).get_result()` |
 /// | `delete(t.filter(..)).execute(c)` | `c.delete(t.filter(..)).execute()` |
 ///
-/// Every operation runs in a transaction (a savepoint inside the caller's own transaction,
-/// if there is one): either the change and all its entries are committed, or neither is.
+/// Every operation runs in a transaction (a savepoint inside the caller's own Diesel
+/// transaction, if there is one): either the change and all its entries are committed, or
+/// neither is. Group operations with [`transaction`](Self::transaction): their entries are
+/// then written in batches, which is much cheaper than one log insert per operation.
 ///
 /// Reads, and writes that must not be audited, go through [`unaudited`](Self::unaudited).
 pub struct AuditedConnection<'c, C> {
@@ -55,11 +57,8 @@ pub struct AuditedConnection<'c, C> {
     masker: Masker,
     keyring: Option<Keyring>,
     chunk_size: usize,
-    /// Inside [`transaction`](Self::transaction): the chain head as this transaction has
-    /// moved it, written to its row once, before the commit. Updating the head row once per
-    /// operation would leave PostgreSQL a chain of dead row versions to walk on every write
-    /// of a long transaction.
-    pending_head: Option<RefCell<Option<ChainHead>>>,
+    /// Inside [`transaction`](Self::transaction): its buffered entries and chain head.
+    tx: Option<RefCell<TxState>>,
 }
 
 impl<C: AuditConnection> fmt::Debug for AuditedConnection<'_, C> {
@@ -83,7 +82,7 @@ impl<C: AuditConnection> AuditedConnection<'static, C> {
             masker: Masker::default(),
             keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            pending_head: None,
+            tx: None,
         }
     }
 }
@@ -108,7 +107,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             masker: Masker::default(),
             keyring: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            pending_head: None,
+            tx: None,
         }
     }
 
@@ -164,23 +163,52 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
 
     /// The wrapped connection, for reads and for writes that must **not** be audited.
     /// Anything written through it leaves no trace in the log.
+    ///
+    /// Inside [`transaction`](Self::transaction), entries waiting in the transaction's buffer
+    /// are written first, so that reads through the returned connection see them. If that
+    /// write fails, the transaction is doomed: it rolls back when its closure returns.
     pub fn unaudited(&mut self) -> &mut C {
+        if let Some(tx) = &self.tx {
+            // The error is kept in the transaction's state (it dooms it) and reported when
+            // the transaction ends; this accessor has no way to return it.
+            let _ = flush(self.conn.get(), tx, self.keyring.as_ref());
+        }
         self.conn.get()
     }
 
     /// Runs `f` in one transaction (a savepoint if one is already open). Every audited
     /// operation inside shares one correlation id: the context's, or one generated here.
+    ///
+    /// Inside the transaction, log entries are kept in a buffer and written in multi-row
+    /// inserts (every [`FLUSH_ENTRIES`] entries, and before the transaction commits), so a
+    /// loop of single-row writes costs one log statement per batch rather than per row. The
+    /// buffer is written before a nested transaction starts, before
+    /// [`history`](Self::history) and [`unaudited`](Self::unaudited) reads, so the
+    /// transaction always reads its own entries.
+    ///
+    /// An operation that fails *before* changing anything leaves the transaction as a failed
+    /// Diesel statement would (on PostgreSQL, any failed statement aborts the transaction).
+    /// An operation that fails *after* changing data (a later chunk of a bulk update that
+    /// violates a constraint runs in its own savepoint and is undone alone; a log write that
+    /// fails, or an update that changed a primary key, cannot be) dooms the transaction: when
+    /// `f` returns, it is rolled back and [`AuditError::Aborted`] is returned, even if `f`
+    /// returned `Ok`. So the transaction can never commit a change without its entry.
     pub fn transaction<R, E, F>(&mut self, f: F) -> Result<R, E>
     where
         F: FnOnce(&mut AuditedConnection<'_, C>) -> Result<R, E>,
-        E: From<diesel::result::Error>,
+        E: From<diesel::result::Error> + From<AuditError>,
     {
         let context = self.operation_context();
         let masker = self.masker.clone();
         let keyring = self.keyring.clone();
         let chunk_size = self.chunk_size;
-        let outermost = self.pending_head.is_none();
-        let start = self.pending_head.as_ref().and_then(|h| h.borrow().clone());
+        let outermost = self.tx.is_none();
+        // A nested transaction starts with the enclosing buffer written, so rolling back its
+        // savepoint removes exactly its own entries.
+        if let Some(tx) = &self.tx {
+            flush(self.conn.get(), tx, self.keyring.as_ref())?;
+        }
+        let start = self.tx.as_ref().and_then(|tx| tx.borrow().head.clone());
         let mut end = None;
         let result = self.conn.get().transaction(|conn| {
             let mut inner = AuditedConnection {
@@ -189,20 +217,36 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
                 masker,
                 keyring,
                 chunk_size,
-                pending_head: Some(RefCell::new(start)),
+                tx: Some(RefCell::new(TxState::new(start))),
             };
             let value = f(&mut inner)?;
-            let head = inner.pending_head.take().and_then(RefCell::into_inner);
-            if let (true, Some(head)) = (outermost, &head) {
-                inner.conn.get().write_chain_head(head)?;
+            let Some(tx) = inner.tx.take() else {
+                return Err(AuditError::Integrity("transaction state lost".into()).into());
+            };
+            flush(inner.conn.get(), &tx, inner.keyring.as_ref())?;
+            let state = tx.into_inner();
+            if let Some(reason) = state.doomed {
+                tracing::warn!(%reason, "audited transaction rolled back");
+                return Err(AuditError::Aborted(reason).into());
             }
-            end = Some(head);
+            if let (true, Some(head)) = (outermost, &state.head) {
+                inner
+                    .conn
+                    .get()
+                    .write_chain_head(head)
+                    .map_err(|source| AuditError::Log {
+                        object_type: "audit_log_head",
+                        entries: 0,
+                        source,
+                    })?;
+            }
+            end = Some(state.head);
             Ok(value)
         });
         // A nested transaction that committed its savepoint hands its head to the enclosing
         // one; one that rolled back leaves the enclosing head as it was.
-        if let (Some(pending), Some(head)) = (&self.pending_head, end) {
-            *pending.borrow_mut() = head;
+        if let (Some(tx), Some(head)) = (&self.tx, end) {
+            tx.borrow_mut().head = head;
         }
         result
     }
@@ -231,9 +275,10 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
         AuditedSave { conn: self, model }
     }
 
-    /// A history query over the log.
+    /// A history query over the log (inside a transaction, after writing its buffered
+    /// entries, as [`unaudited`](Self::unaudited) does).
     pub fn history(&mut self) -> History<'_, C> {
-        History::new(self.conn.get())
+        History::new(self.unaudited())
     }
 
     /// The context for one operation: the current one, with a fresh correlation id if it
@@ -246,25 +291,68 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
         context
     }
 
-    /// Runs one audited operation in a transaction (or savepoint).
+    /// Runs one audited operation: inside [`transaction`](Self::transaction) directly, with
+    /// its entries going to the transaction's buffer; otherwise in a transaction of its own
+    /// (a savepoint inside a caller's Diesel transaction), which writes them before it ends.
     pub(crate) fn audited<R>(
         &mut self,
         f: impl FnOnce(&mut C, &Env<'_>) -> Result<R, AuditError>,
     ) -> Result<R, AuditError> {
-        let context = self.operation_context();
+        let Some(tx) = &self.tx else {
+            return self.transaction(|inner| inner.audited(f));
+        };
+        // `with_context` inside a transaction may have set a context without a correlation id.
+        let fresh;
+        let context = if self.context.correlation_id.is_some() {
+            &self.context
+        } else {
+            fresh = self.operation_context();
+            &fresh
+        };
         let env = Env {
-            context: &context,
+            context,
             masker: &self.masker,
             keyring: self.keyring.as_ref(),
-            pending_head: self.pending_head.as_ref(),
+            tx,
+            changed: Cell::new(false),
         };
-        let head_before = env.pending_head.map(|h| h.borrow().clone());
-        let result = self.conn.get().transaction(|conn| f(conn, &env));
-        // The operation's savepoint was rolled back, and its entries with it: so is the head.
-        if let (Err(_), Some(pending), Some(head)) = (&result, env.pending_head, head_before) {
-            *pending.borrow_mut() = head;
+        let result = f(self.conn.get(), &env);
+        if let Err(e) = &result {
+            if env.changed.get() {
+                env.doom(e);
+            }
         }
         result
+    }
+}
+
+/// Entries a transaction buffers before writing them in one batch: the largest batch the
+/// backends' multi-row inserts take, and the most entries held in memory at once.
+pub const FLUSH_ENTRIES: usize = 1_000;
+
+/// The audit state of one [`AuditedConnection::transaction`] level.
+pub(crate) struct TxState {
+    /// The chain head as this transaction has moved it, written to its row once, before the
+    /// outermost commit (`None` until the first sealed entry is written). Updating the head
+    /// row once per batch would leave PostgreSQL a chain of dead row versions to walk on
+    /// every write of a long transaction.
+    head: Option<ChainHead>,
+    /// Entries not written yet, in the order they were made.
+    pending: Vec<EntryColumns>,
+    /// The object type of the first pending entry, for error messages.
+    pending_type: &'static str,
+    /// Why the transaction must roll back, once an operation failed half done.
+    doomed: Option<String>,
+}
+
+impl TxState {
+    fn new(head: Option<ChainHead>) -> Self {
+        TxState {
+            head,
+            pending: Vec::new(),
+            pending_type: "",
+            doomed: None,
+        }
     }
 }
 
@@ -273,78 +361,136 @@ pub(crate) struct Env<'a> {
     pub(crate) context: &'a AuditContext,
     pub(crate) masker: &'a Masker,
     pub(crate) keyring: Option<&'a Keyring>,
-    pub(crate) pending_head: Option<&'a RefCell<Option<ChainHead>>>,
+    tx: &'a RefCell<TxState>,
+    /// Whether the operation has changed data yet: a failure after that dooms the
+    /// transaction, since the change cannot be undone alone.
+    changed: Cell<bool>,
 }
 
 impl Env<'_> {
-    /// The chain head entries are sealed after: the one this transaction has moved, or the
-    /// stored one, locked until the transaction ends.
+    /// Records that the operation has changed data.
+    pub(crate) fn changed(&self) {
+        self.changed.set(true);
+    }
+
+    fn doom(&self, error: &AuditError) {
+        let mut state = self.tx.borrow_mut();
+        if state.doomed.is_none() {
+            state.doomed = Some(error.to_string());
+        }
+    }
+
+    /// Writes the buffered entries now (before reading the log, or the chain head).
+    pub(crate) fn flush<C: AuditConnection>(&self, conn: &mut C) -> Result<(), AuditError> {
+        flush(conn, self.tx, self.keyring)
+    }
+
+    /// The chain head after every entry written so far: the one this transaction has
+    /// moved, or the stored one, locked until the transaction ends. Writes the buffer first.
     pub(crate) fn chain_head<C: AuditConnection>(
         &self,
         conn: &mut C,
-    ) -> diesel::QueryResult<ChainHead> {
-        if let Some(head) = self.pending_head.and_then(|h| h.borrow().clone()) {
+    ) -> Result<ChainHead, AuditError> {
+        self.flush(conn)?;
+        if let Some(head) = self.tx.borrow().head.clone() {
             return Ok(head);
         }
-        conn.lock_chain_head()
+        conn.lock_chain_head().map_err(AuditError::Read)
     }
 
-    /// Moves the chain head: in memory inside [`AuditedConnection::transaction`] (written
-    /// before it commits), in its row otherwise.
-    pub(crate) fn move_chain_head<C: AuditConnection>(
+    /// Runs the rest of an operation that may change data in several statements in a
+    /// savepoint: if it fails, its changes and entries are undone and the transaction can
+    /// go on. The buffer is written first, so the savepoint holds only this operation's
+    /// entries.
+    pub(crate) fn in_savepoint<C: AuditConnection, R>(
         &self,
         conn: &mut C,
-        head: ChainHead,
-    ) -> diesel::QueryResult<()> {
-        match self.pending_head {
-            Some(pending) => {
-                *pending.borrow_mut() = Some(head);
-                Ok(())
+        body: impl FnOnce(&mut C) -> Result<R, AuditError>,
+    ) -> Result<R, AuditError> {
+        self.flush(conn)?;
+        let (head, doomed) = {
+            let state = self.tx.borrow();
+            (state.head.clone(), state.doomed.clone())
+        };
+        let changed = self.changed.get();
+        let result = conn.transaction(body);
+        if result.is_err() {
+            // Everything since the savepoint is gone: its entries, written or not, and
+            // whatever it changed.
+            let mut state = self.tx.borrow_mut();
+            state.pending.clear();
+            state.head = head;
+            state.doomed = doomed;
+            self.changed.set(changed);
+        }
+        result
+    }
+}
+
+/// Writes a transaction's buffered entries in multi-row inserts, sealing them into the hash
+/// chain when an integrity key is configured. A failure dooms the transaction.
+fn flush<C: AuditConnection>(
+    conn: &mut C,
+    tx: &RefCell<TxState>,
+    keyring: Option<&Keyring>,
+) -> Result<(), AuditError> {
+    let mut state = tx.borrow_mut();
+    if state.pending.is_empty() {
+        return Ok(());
+    }
+    let columns = std::mem::take(&mut state.pending);
+    let count = columns.len();
+    let object_type = state.pending_type;
+    let written = write_rows(conn, state.head.take(), columns, keyring);
+    match written {
+        Ok(head) => {
+            state.head = head;
+            tracing::debug!(object_type, entries = count, "audit entries written");
+            Ok(())
+        }
+        Err(source) => {
+            let error = AuditError::Log {
+                object_type,
+                entries: count,
+                source,
+            };
+            if state.doomed.is_none() {
+                state.doomed = Some(error.to_string());
             }
-            None => conn.write_chain_head(&head),
+            Err(error)
         }
     }
 }
 
-/// Writes the entries of one operation in batched multi-row inserts, sealing them into the
-/// hash chain when an integrity key is configured.
-pub(crate) fn write_entries<C: AuditConnection>(
+/// Inserts rows after `head` (read and locked when `None` and sealing); returns the head
+/// after them.
+fn write_rows<C: AuditConnection>(
     conn: &mut C,
-    env: &Env<'_>,
-    object_type: &'static str,
-    entries: Vec<NewLogEntry>,
-) -> Result<(), AuditError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let count = entries.len();
-    let log_error = |source| AuditError::Log {
-        object_type,
-        entries: count,
-        source,
-    };
-    let columns = entries.into_iter().map(EntryColumns::from_entry);
-    let Some(keyring) = env.keyring else {
+    head: Option<ChainHead>,
+    columns: Vec<EntryColumns>,
+    keyring: Option<&Keyring>,
+) -> diesel::QueryResult<Option<ChainHead>> {
+    let Some(keyring) = keyring else {
         let rows: Vec<NewLogRow> = columns
+            .into_iter()
             .map(|columns| NewLogRow {
                 columns,
                 seal: SealColumns::default(),
             })
             .collect();
-        conn.insert_log_rows(&rows).map_err(log_error)?;
-        tracing::debug!(
-            object_type,
-            entries = count,
-            "audit entries written (unsealed)"
-        );
-        return Ok(());
+        conn.insert_log_rows(&rows)?;
+        return Ok(head);
     };
-    // The head is locked as late as possible: after the data statements, right before the
-    // insert (see the note on chain order in backend.rs).
-    let head = env.chain_head(conn).map_err(log_error)?;
+    // The head is locked as late as possible: when the first batch is written, usually
+    // right before the commit (see the note on chain order in backend.rs).
+    let head = match head {
+        Some(head) => head,
+        None => conn.lock_chain_head()?,
+    };
     let key = keyring.current();
     let mut prev = head.last_hash;
     let rows: Vec<NewLogRow> = columns
+        .into_iter()
         .map(|columns| {
             let hash = columns.chain_fields().seal(key, &prev);
             let seal = SealColumns {
@@ -355,20 +501,39 @@ pub(crate) fn write_entries<C: AuditConnection>(
             NewLogRow { columns, seal }
         })
         .collect();
-    let last_id = conn.insert_log_rows(&rows).map_err(log_error)?;
-    let head = ChainHead {
+    let last_id = conn.insert_log_rows(&rows)?;
+    Ok(Some(ChainHead {
         last_id,
         head_mac: Some(ChainHead::seal(key, last_id, &prev)),
         last_hash: prev,
         key_id: Some(key.id().to_owned()),
+    }))
+}
+
+/// Adds the entries of one operation to its transaction's buffer, writing the buffer when it
+/// is full.
+pub(crate) fn write_entries<C: AuditConnection>(
+    conn: &mut C,
+    env: &Env<'_>,
+    object_type: &'static str,
+    entries: Vec<NewLogEntry>,
+) -> Result<(), AuditError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let full = {
+        let mut state = env.tx.borrow_mut();
+        if state.pending.is_empty() {
+            state.pending_type = object_type;
+        }
+        state
+            .pending
+            .extend(entries.into_iter().map(EntryColumns::from_entry));
+        state.pending.len() >= FLUSH_ENTRIES
     };
-    env.move_chain_head(conn, head).map_err(log_error)?;
-    tracing::debug!(
-        object_type,
-        entries = count,
-        last_id,
-        "audit entries sealed"
-    );
+    if full {
+        env.flush(conn)?;
+    }
     Ok(())
 }
 
@@ -456,6 +621,7 @@ where
                 .values(values)
                 .get_results(conn)
                 .map_err(data_error("insert", object_type))?;
+            env.changed();
             let entries = rows
                 .iter()
                 .map(|row| NewLogEntry::create(row, env.masker, env.context))
@@ -558,6 +724,7 @@ where
                 .set(model)
                 .get_results(conn)
                 .map_err(data_error("save", object_type))?;
+            env.changed();
             log_updates(conn, env, before, &after)?;
             Ok(after)
         })
@@ -760,36 +927,48 @@ where
         } = self;
         let chunk_size = conn.chunk_size;
         conn.audited(|conn, env| {
-            let mut resume_after = None;
-            let mut rows = 0usize;
-            let mut logged = 0usize;
-            loop {
+            let read_chunk = |conn: &mut C, resume_after: Option<TableKeyFilter<Tgt, C>>| {
                 let mut query = BoxedDsl::internal_into_boxed(target.clone().as_query());
-                if let Some(after) = resume_after.take() {
+                if let Some(after) = resume_after {
                     query = FilterDsl::filter(query, after);
                 }
                 let query = OrderDsl::order(query, Tgt::Table::key_order());
                 let query = LimitDsl::limit(query, i64::try_from(chunk_size).unwrap_or(i64::MAX));
-                let before: Vec<M> = query
+                query
                     .load_before(conn)
-                    .map_err(data_error("update (reading the before-image)", object_type))?;
-                let Some(last) = before.last() else {
-                    break;
-                };
-                resume_after = Some(Tgt::Table::keys_after(last));
-                let chunk_target = FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&before));
-                let more = before.len() >= chunk_size;
-
-                let after: Vec<M> = diesel::update(chunk_target)
-                    .set(values.clone())
-                    .get_results(conn)
-                    .map_err(data_error("update", object_type))?;
-                rows += after.len();
-                logged += log_updates(conn, env, before, &after)?;
-                sink(after);
-                if !more {
-                    break;
+                    .map_err(data_error("update (reading the before-image)", object_type))
+            };
+            let mut rows = 0usize;
+            let mut logged = 0usize;
+            let mut chunks = |conn: &mut C, mut before: Vec<M>| -> Result<(), AuditError> {
+                loop {
+                    let Some(last) = before.last() else {
+                        return Ok(());
+                    };
+                    let resume_after = Tgt::Table::keys_after(last);
+                    let chunk_target =
+                        FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&before));
+                    let more = before.len() >= chunk_size;
+                    let after: Vec<M> = diesel::update(chunk_target)
+                        .set(values.clone())
+                        .get_results(conn)
+                        .map_err(data_error("update", object_type))?;
+                    env.changed();
+                    rows += after.len();
+                    logged += log_updates(conn, env, before, &after)?;
+                    sink(after);
+                    if !more {
+                        return Ok(());
+                    }
+                    before = read_chunk(conn, Some(resume_after))?;
                 }
+            };
+            let first = read_chunk(conn, None)?;
+            if first.len() >= chunk_size {
+                // Several statements: a failure halfway is undone alone.
+                env.in_savepoint(conn, |conn| chunks(conn, first))?;
+            } else {
+                chunks(conn, first)?;
             }
             if rows > chunk_size {
                 tracing::info!(object_type, rows, entries = logged, "audited bulk update");
@@ -880,34 +1059,45 @@ where
         let AuditedDelete { conn, target } = self;
         let chunk_size = conn.chunk_size;
         conn.audited(|conn, env| {
-            loop {
-                // Deleted rows leave the target, so every round starts from the beginning.
+            // Deleted rows leave the target, so every round starts from the beginning.
+            let read_chunk = |conn: &mut C| {
                 let query = BoxedDsl::internal_into_boxed(target.clone().as_query());
                 let query = OrderDsl::order(query, Tgt::Table::key_order());
                 let query = LimitDsl::limit(query, i64::try_from(chunk_size).unwrap_or(i64::MAX));
-                let doomed: Vec<M> = query
+                query
                     .load_before(conn)
-                    .map_err(data_error("delete (locking the rows)", object_type))?;
-                if doomed.is_empty() {
-                    break;
+                    .map_err(data_error("delete (locking the rows)", object_type))
+            };
+            let mut chunks = |conn: &mut C, mut doomed: Vec<M>| -> Result<(), AuditError> {
+                while !doomed.is_empty() {
+                    let more = doomed.len() >= chunk_size;
+                    let chunk_target =
+                        FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&doomed));
+                    drop(doomed);
+                    let rows: Vec<M> = diesel::delete(chunk_target)
+                        .get_results(conn)
+                        .map_err(data_error("delete", object_type))?;
+                    env.changed();
+                    let entries = rows
+                        .iter()
+                        .map(|row| NewLogEntry::delete(row, env.masker, env.context))
+                        .collect();
+                    write_entries(conn, env, object_type, entries)?;
+                    sink(rows);
+                    if !more {
+                        break;
+                    }
+                    doomed = read_chunk(conn)?;
                 }
-                let more = doomed.len() >= chunk_size;
-                let chunk_target = FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&doomed));
-                drop(doomed);
-                let rows: Vec<M> = diesel::delete(chunk_target)
-                    .get_results(conn)
-                    .map_err(data_error("delete", object_type))?;
-                let entries = rows
-                    .iter()
-                    .map(|row| NewLogEntry::delete(row, env.masker, env.context))
-                    .collect();
-                write_entries(conn, env, object_type, entries)?;
-                sink(rows);
-                if !more {
-                    break;
-                }
+                Ok(())
+            };
+            let first = read_chunk(conn)?;
+            if first.len() >= chunk_size {
+                // Several statements: a failure halfway is undone alone.
+                env.in_savepoint(conn, |conn| chunks(conn, first))
+            } else {
+                chunks(conn, first)
             }
-            Ok(())
         })
     }
 }

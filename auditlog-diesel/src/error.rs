@@ -59,6 +59,12 @@ pub enum AuditError {
     /// A transaction could not be opened, committed or rolled back.
     #[error("audit transaction failed: {0}")]
     Transaction(#[source] diesel::result::Error),
+    /// An audited operation failed after changing data, inside
+    /// [`AuditedConnection::transaction`](crate::AuditedConnection::transaction): the change
+    /// could not be undone alone, so the whole transaction was rolled back. Holds the
+    /// operation's error.
+    #[error("the transaction was rolled back because an audited operation in it failed after changing data: {0}")]
+    Aborted(String),
 }
 
 impl From<diesel::result::Error> for AuditError {

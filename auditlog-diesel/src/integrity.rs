@@ -129,7 +129,7 @@ fn prune_in_transaction<C: AuditConnection>(
     before: DateTime<Utc>,
     batch: i64,
 ) -> Result<PruneReport, AuditError> {
-    let head = env.chain_head(conn).map_err(AuditError::Read)?;
+    let head = env.chain_head(conn)?;
     let first_recent = conn
         .first_id_since(before.naive_utc())
         .map_err(AuditError::Read)?;
@@ -163,6 +163,7 @@ fn prune_in_transaction<C: AuditConnection>(
             .delete_log_rows(after, upto)
             .map_err(AuditError::Read)?;
         pruned += deleted as u64;
+        env.changed();
         after = upto;
         tracing::debug!(pruned, through, "audit log retention batch");
     }

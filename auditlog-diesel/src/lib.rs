@@ -208,7 +208,7 @@ pub use backend::LockedForUpdate;
 pub use backend::{AuditConnection, LoadBefore};
 pub use connection::{
     AuditedConnection, AuditedDelete, AuditedInsert, AuditedInsertValues, AuditedSave,
-    AuditedUpdate, AuditedUpdateSet, DEFAULT_CHUNK_SIZE,
+    AuditedUpdate, AuditedUpdateSet, DEFAULT_CHUNK_SIZE, FLUSH_ENTRIES,
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};

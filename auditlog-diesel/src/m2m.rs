@@ -297,6 +297,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
                 added.push((object, new));
             }
             insert_all::<C, R>(conn, &rows)?;
+            env.changed();
             let entries = added
                 .iter()
                 .map(|(object, keys)| {
@@ -355,6 +356,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
                 .map(|c| (parent_key.clone(), c.clone()))
                 .collect();
             insert_all::<C, R>(conn, &rows)?;
+            env.changed();
             if !added.is_empty() {
                 let entry = NewLogEntry::association(
                     Action::M2mAdd,
@@ -400,6 +402,7 @@ impl<C: AuditConnection> AuditedConnection<'_, C> {
             return Ok(());
         }
         delete_all::<C, R>(conn, parent_key, removed)?;
+        env.changed();
         let entry = NewLogEntry::association(
             action,
             ObjectRef::of(parent),
