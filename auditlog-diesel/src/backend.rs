@@ -99,6 +99,7 @@ macro_rules! impl_audit_connection {
         $name:literal,
         $max_binds:expr,
         $migrations:literal,
+        insert_rows: $insert_rows:path,
         lock_head: $lock_head:literal,
         open_gate: $open_gate:literal,
         close_gate: $close_gate:literal $(,)?
@@ -108,16 +109,7 @@ macro_rules! impl_audit_connection {
             const MAX_BIND_PARAMS: usize = $max_binds;
 
             fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<i64> {
-                use crate::schema::audit_log;
-                let mut last = 0;
-                for chunk in rows.chunks(log_rows_per_statement(Self::MAX_BIND_PARAMS)) {
-                    let ids: Vec<i64> = diesel::insert_into(audit_log::table)
-                        .values(chunk)
-                        .returning(audit_log::id)
-                        .get_results(self)?;
-                    last = ids.into_iter().max().unwrap_or(last).max(last);
-                }
-                Ok(last)
+                $insert_rows(self, rows)
             }
 
             fn lock_chain_head(&mut self) -> QueryResult<ChainHead> {
@@ -246,6 +238,39 @@ macro_rules! impl_audit_connection {
     };
 }
 
+/// Log rows on SQLite: multi-row `INSERT`s chunked under the bind-parameter limit; returns
+/// the id of the last row.
+#[cfg(feature = "sqlite")]
+fn insert_rows_sqlite(conn: &mut diesel::SqliteConnection, rows: &[NewLogRow]) -> QueryResult<i64> {
+    use crate::schema::audit_log;
+    diesel::define_sql_function!(fn last_insert_rowid() -> BigInt);
+    for chunk in rows.chunks(log_rows_per_statement(32_766)) {
+        diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    diesel::select(last_insert_rowid()).get_result(conn)
+}
+
+/// Log rows on PostgreSQL: one binary `COPY`, several times faster than a multi-row
+/// `INSERT` of the same rows (no statement to parse and plan per batch, no bind limit).
+/// Returns the id of the last row: the last value this session drew from the id sequence.
+#[cfg(feature = "postgres")]
+fn insert_rows_postgres(conn: &mut diesel::PgConnection, rows: &[NewLogRow]) -> QueryResult<i64> {
+    use crate::schema::audit_log;
+    #[derive(diesel::QueryableByName)]
+    struct LastId {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::copy_from(audit_log::table)
+        .from_insertable(rows)
+        .execute(conn)?;
+    diesel::sql_query("SELECT currval(pg_get_serial_sequence('audit_log', 'id')) AS id")
+        .get_result::<LastId>(conn)
+        .map(|row| row.id)
+}
+
 /// The chain head as read with raw SQL (the locking read differs per backend).
 #[derive(diesel::QueryableByName)]
 struct HeadRow {
@@ -294,6 +319,7 @@ impl_audit_connection!(
     "SQLite",
     32_766,
     "migrations/sqlite",
+    insert_rows: insert_rows_sqlite,
     lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1",
     open_gate: "UPDATE audit_log_gate SET open = 1 WHERE id = 1",
     close_gate: "UPDATE audit_log_gate SET open = 0 WHERE id = 1",
@@ -306,6 +332,7 @@ impl_audit_connection!(
     "PostgreSQL",
     65_535,
     "migrations/postgres",
+    insert_rows: insert_rows_postgres,
     lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1 FOR UPDATE",
     open_gate: "SET LOCAL auditlog.retention = 'on'",
     close_gate: "SET LOCAL auditlog.retention = 'off'",

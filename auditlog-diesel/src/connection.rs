@@ -473,10 +473,7 @@ fn write_rows<C: AuditConnection>(
     let Some(keyring) = keyring else {
         let rows: Vec<NewLogRow> = columns
             .into_iter()
-            .map(|columns| NewLogRow {
-                columns,
-                seal: SealColumns::default(),
-            })
+            .map(|columns| NewLogRow::new(columns, SealColumns::default()))
             .collect();
         conn.insert_log_rows(&rows)?;
         return Ok(head);
@@ -498,7 +495,7 @@ fn write_rows<C: AuditConnection>(
                 prev_hash: Some(std::mem::replace(&mut prev, hash.clone())),
                 entry_hash: Some(hash),
             };
-            NewLogRow { columns, seal }
+            NewLogRow::new(columns, seal)
         })
         .collect();
     let last_id = conn.insert_log_rows(&rows)?;

@@ -46,16 +46,90 @@ pub struct SealColumns {
     pub(crate) entry_hash: Option<String>,
 }
 
-/// A row about to be inserted. Optional columns are written as `NULL` rather than `DEFAULT`,
-/// so that a batch of rows is one multi-row `INSERT` on every backend.
+/// A row about to be inserted: flat (no embedded structs), so that PostgreSQL's binary `COPY`
+/// takes it as well as a multi-row `INSERT`. Optional columns are written as `NULL` rather
+/// than `DEFAULT`, so that a batch of rows is one statement on every backend.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 #[allow(unreachable_pub)] // named by the sealed backend trait, never exported
 pub struct NewLogRow {
-    #[diesel(embed)]
-    pub(crate) columns: EntryColumns,
-    #[diesel(embed)]
-    pub(crate) seal: SealColumns,
+    logged_at: NaiveDateTime,
+    action: i16,
+    object_type: String,
+    object_key: String,
+    object_repr: Option<String>,
+    changes: String,
+    snapshot: Option<String>,
+    actor_id: Option<String>,
+    actor_display: Option<String>,
+    remote_addr: Option<String>,
+    remote_port: Option<i32>,
+    user_agent: Option<String>,
+    session_id: Option<String>,
+    correlation_id: Option<String>,
+    reason: Option<String>,
+    additional_data: Option<String>,
+    event_name: Option<String>,
+    severity: Option<i16>,
+    details: Option<String>,
+    key_id: Option<String>,
+    prev_hash: Option<String>,
+    entry_hash: Option<String>,
+}
+
+impl NewLogRow {
+    pub(crate) fn new(columns: EntryColumns, seal: SealColumns) -> Self {
+        let EntryColumns {
+            logged_at,
+            action,
+            object_type,
+            object_key,
+            object_repr,
+            changes,
+            snapshot,
+            actor_id,
+            actor_display,
+            remote_addr,
+            remote_port,
+            user_agent,
+            session_id,
+            correlation_id,
+            reason,
+            additional_data,
+            event_name,
+            severity,
+            details,
+        } = columns;
+        let SealColumns {
+            key_id,
+            prev_hash,
+            entry_hash,
+        } = seal;
+        NewLogRow {
+            logged_at,
+            action,
+            object_type,
+            object_key,
+            object_repr,
+            changes,
+            snapshot,
+            actor_id,
+            actor_display,
+            remote_addr,
+            remote_port,
+            user_agent,
+            session_id,
+            correlation_id,
+            reason,
+            additional_data,
+            event_name,
+            severity,
+            details,
+            key_id,
+            prev_hash,
+            entry_hash,
+        }
+    }
 }
 
 /// Columns written per row, for chunking under the backends' bind-parameter limits.
