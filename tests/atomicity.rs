@@ -206,3 +206,47 @@ on_each_backend! {
         assert_eq!(keys, expected);
     }
 }
+
+on_each_backend! {
+    fn a_bulk_update_failing_after_its_first_chunk_never_commits_half_done(conn) {
+        let aborts = common::failed_statement_aborts_transaction(&*conn);
+        let mut audited = AuditedConnection::wrap(conn).with_chunk_size(4);
+        let result: Result<(), AuditError> = audited.transaction(|tx| {
+            for i in 0..10 {
+                tx.insert_into(contracts::table)
+                    .values(&NewContract::new(&format!("c{i}"), 9 - i))
+                    .execute()?;
+            }
+            // The first chunk (prices 9 to 6) can be lowered by 5; the second cannot.
+            let failed = tx
+                .update(contracts::table)
+                .set(contracts::price_cents.eq(contracts::price_cents - 5))
+                .execute();
+            assert!(matches!(failed, Err(AuditError::Data { operation: "update", .. })), "{failed:?}");
+            // PostgreSQL: the first chunk's change cannot be undone alone, so the transaction
+            // is doomed and refuses further work. SQLite: the update ran in its own savepoint,
+            // is undone alone, and the transaction goes on.
+            let next = tx.insert_into(contracts::table).values(&NewContract::new("after", 1)).execute();
+            assert_eq!(next.is_ok(), !aborts, "{next:?}");
+            if aborts {
+                assert!(matches!(next, Err(AuditError::Aborted(_))), "{next:?}");
+            }
+            Ok(())
+        });
+        if aborts {
+            let err = result.unwrap_err();
+            assert!(matches!(&err, AuditError::Aborted(reason) if reason.contains("update on `contracts` failed")), "{err}");
+            assert_eq!(count_contracts(audited.unaudited()), 0, "nothing committed");
+            assert_eq!(common::log_count(audited.unaudited()), 0);
+        } else {
+            result.unwrap();
+            let prices: Vec<i64> = contracts::table
+                .select(contracts::price_cents)
+                .order(contracts::id)
+                .load(audited.unaudited())
+                .unwrap();
+            assert_eq!(prices, [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1], "the failed update left no change");
+            assert_eq!(common::log_count(audited.unaudited()), 11, "one create entry per row, no update entry");
+        }
+    }
+}

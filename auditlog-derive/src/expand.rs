@@ -385,6 +385,9 @@ fn impl_keyed_table(input: &Input, krate: &Path) -> syn::Result<Option<TokenStre
         {
             type KeyOrder = (#key_order_type,);
 
+            const KEY_COLUMNS: &'static [&'static str] =
+                &[#(<#columns as #diesel::Column>::NAME),*];
+
             fn key_order() -> Self::KeyOrder {
                 (#key_order,)
             }

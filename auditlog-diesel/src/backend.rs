@@ -387,3 +387,201 @@ where
         LockedForUpdate(self).load(conn)
     }
 }
+
+/// A chunk of an audited update, between reading its rows and changing them: on SQLite its
+/// before-image has been read (nothing has changed yet); on PostgreSQL the read happens in
+/// the same statement as the update.
+#[derive(Debug)]
+pub enum ChunkStart<M, Q> {
+    /// The before-image, read and (where the backend can) locked.
+    Read(Vec<M>),
+    /// The before-image query, to run with the update.
+    Deferred(Q),
+}
+
+/// One chunk of an audited update: its before-image and after-image, read in as few round
+/// trips as the backend allows. Implemented for the chunk's before-image query.
+///
+/// - SQLite reads the before-image, then runs the update on exactly those rows with
+///   `RETURNING` (two statements; SQLite serialises writers, so nothing can change between).
+/// - PostgreSQL runs one statement that locks the rows, updates them and returns both images:
+///   `UPDATE t SET .. FROM (<before-image> FOR UPDATE) AS old WHERE t.key = old.key
+///   RETURNING old.*, t.*`. The statement is cached as a prepared statement under its SQL
+///   text, so a connection keeps one prepared statement per distinct update it runs.
+pub trait UpdateChunk<'q, C, M, T, Ch, U>: Sized {
+    /// Reads the chunk's before-image where the backend needs a statement of its own for it,
+    /// or where `separately` asks for one (PostgreSQL plans the one-statement update of a
+    /// large chunk as a join over the whole table, so only an update's first chunk, often
+    /// its only one, is read with the update).
+    fn start(self, conn: &mut C, separately: bool) -> QueryResult<ChunkStart<M, Self>>;
+
+    /// Applies the update to the chunk and returns its before-image and after-image.
+    /// `update` builds the update of the given rows (SQLite); `table` and `changeset` build
+    /// the single statement (PostgreSQL), whose rows are joined on `key_columns`.
+    fn finish(
+        start: ChunkStart<M, Self>,
+        conn: &mut C,
+        table: T,
+        changeset: Ch,
+        key_columns: &'static [&'static str],
+        update: impl FnOnce(&[M]) -> U,
+    ) -> QueryResult<(Vec<M>, Vec<M>)>;
+}
+
+#[cfg(feature = "sqlite")]
+impl<'q, Q, M, T, Ch, U> UpdateChunk<'q, diesel::SqliteConnection, M, T, Ch, U> for Q
+where
+    Q: LoadQuery<'q, diesel::SqliteConnection, M>,
+    U: LoadQuery<'q, diesel::SqliteConnection, M>,
+{
+    fn start(
+        self,
+        conn: &mut diesel::SqliteConnection,
+        _separately: bool,
+    ) -> QueryResult<ChunkStart<M, Self>> {
+        self.load(conn).map(ChunkStart::Read)
+    }
+
+    fn finish(
+        start: ChunkStart<M, Self>,
+        conn: &mut diesel::SqliteConnection,
+        _table: T,
+        _changeset: Ch,
+        _key_columns: &'static [&'static str],
+        update: impl FnOnce(&[M]) -> U,
+    ) -> QueryResult<(Vec<M>, Vec<M>)> {
+        let before = match start {
+            ChunkStart::Read(rows) => rows,
+            ChunkStart::Deferred(query) => query.load(conn)?,
+        };
+        let after = update(&before).get_results(conn)?;
+        Ok((before, after))
+    }
+}
+
+/// The PostgreSQL update of one chunk, in one statement (see [`UpdateChunk`]).
+#[cfg(feature = "postgres")]
+pub struct LockedUpdate<T: Table, Ch, Q> {
+    from: T::FromClause,
+    primary_key: T::PrimaryKey,
+    all_columns: T::AllColumns,
+    changeset: Ch,
+    before: Q,
+    key_columns: &'static [&'static str],
+}
+
+#[cfg(feature = "postgres")]
+impl<T: Table, Ch, Q> std::fmt::Debug for LockedUpdate<T, Ch, Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockedUpdate")
+            .field("key_columns", &self.key_columns)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl<T: Table, Ch, Q: diesel::query_builder::Query> diesel::query_builder::Query
+    for LockedUpdate<T, Ch, Q>
+{
+    // The before-image selects the table's columns, as `RETURNING` does for the after-image.
+    type SqlType = (Q::SqlType, Q::SqlType);
+}
+
+#[cfg(feature = "postgres")]
+impl<T: Table, Ch, Q> diesel::query_builder::QueryId for LockedUpdate<T, Ch, Q> {
+    type QueryId = ();
+    // Cached by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+#[cfg(feature = "postgres")]
+impl<T, Ch, Q> diesel::query_builder::QueryFragment<diesel::pg::Pg> for LockedUpdate<T, Ch, Q>
+where
+    T: Table,
+    T::FromClause: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    T::PrimaryKey: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    T::AllColumns: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    Ch: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        if self.changeset.is_noop(out.backend())? {
+            return Err(diesel::result::Error::QueryBuilderError(Box::new(
+                diesel::result::EmptyChangeset,
+            )));
+        }
+        out.push_sql("UPDATE ");
+        self.from.walk_ast(out.reborrow())?;
+        out.push_sql(" SET ");
+        self.changeset.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM (");
+        self.before.walk_ast(out.reborrow())?;
+        out.push_sql(" FOR UPDATE) AS \"__audit_old\" WHERE (");
+        self.primary_key.walk_ast(out.reborrow())?;
+        out.push_sql(") = (");
+        for (i, column) in self.key_columns.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_sql("\"__audit_old\".");
+            out.push_identifier(column)?;
+        }
+        out.push_sql(") RETURNING \"__audit_old\".*, ");
+        self.all_columns.walk_ast(out.reborrow())?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl<T: Table, Ch, Q> RunQueryDsl<diesel::PgConnection> for LockedUpdate<T, Ch, Q> {}
+
+#[cfg(feature = "postgres")]
+impl<'q, Q, M, T, Ch, U> UpdateChunk<'q, diesel::PgConnection, M, T, Ch, U> for Q
+where
+    T: Table,
+    LockedUpdate<T, Ch, Q>: LoadQuery<'q, diesel::PgConnection, (M, M)>,
+    LockedForUpdate<Q>: LoadQuery<'q, diesel::PgConnection, M>,
+    U: LoadQuery<'q, diesel::PgConnection, M>,
+{
+    fn start(
+        self,
+        conn: &mut diesel::PgConnection,
+        separately: bool,
+    ) -> QueryResult<ChunkStart<M, Self>> {
+        if separately {
+            self.load_before(conn).map(ChunkStart::Read)
+        } else {
+            Ok(ChunkStart::Deferred(self))
+        }
+    }
+
+    fn finish(
+        start: ChunkStart<M, Self>,
+        conn: &mut diesel::PgConnection,
+        table: T,
+        changeset: Ch,
+        key_columns: &'static [&'static str],
+        update: impl FnOnce(&[M]) -> U,
+    ) -> QueryResult<(Vec<M>, Vec<M>)> {
+        let before = match start {
+            ChunkStart::Read(rows) => {
+                let after = update(&rows).get_results(conn)?;
+                return Ok((rows, after));
+            }
+            ChunkStart::Deferred(query) => query,
+        };
+        let pairs: Vec<(M, M)> = LockedUpdate::<T, Ch, Q> {
+            from: table.from_clause(),
+            primary_key: table.primary_key(),
+            all_columns: T::all_columns(),
+            changeset,
+            before,
+            key_columns,
+        }
+        .load(conn)?;
+        Ok(pairs.into_iter().unzip())
+    }
+}

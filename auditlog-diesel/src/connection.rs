@@ -12,7 +12,7 @@ use diesel::query_builder::{
 use diesel::query_dsl::methods::{BoxedDsl, FilterDsl, FindDsl, LimitDsl, LoadQuery, OrderDsl};
 use diesel::{Connection, Identifiable, Insertable, RunQueryDsl, Table};
 
-use crate::backend::{AuditConnection, LoadBefore};
+use crate::backend::{AuditConnection, ChunkStart, LoadBefore, UpdateChunk};
 use crate::history::History;
 use crate::row::{EntryColumns, NewLogRow, SealColumns};
 use crate::{AuditError, AuditedTable, KeyFilter, KeyedTable};
@@ -188,11 +188,16 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
     ///
     /// An operation that fails *before* changing anything leaves the transaction as a failed
     /// Diesel statement would (on PostgreSQL, any failed statement aborts the transaction).
-    /// An operation that fails *after* changing data (a later chunk of a bulk update that
-    /// violates a constraint runs in its own savepoint and is undone alone; a log write that
-    /// fails, or an update that changed a primary key, cannot be) dooms the transaction: when
-    /// `f` returns, it is rolled back and [`AuditError::Aborted`] is returned, even if `f`
-    /// returned `Ok`. So the transaction can never commit a change without its entry.
+    /// An operation that fails *after* changing data dooms the transaction: a log write that
+    /// fails, an update that changed a primary key, and on PostgreSQL a bulk update whose
+    /// later chunk fails (its first chunk is read and changed in one statement, before the
+    /// update can know it has more; bulk deletes, and bulk updates on SQLite, run in a
+    /// savepoint of their own once they have more than one chunk, and are undone alone).
+    /// Once doomed, further audited operations and nested transactions fail with
+    /// [`AuditError::Aborted`]; when `f` returns, the transaction is rolled back and
+    /// [`AuditError::Aborted`] is returned, even if `f` returned `Ok`. So the transaction
+    /// can never commit a change without its entry. To go on after an operation that may
+    /// fail, run it in a nested transaction: its failure is undone alone on both backends.
     pub fn transaction<R, E, F>(&mut self, f: F) -> Result<R, E>
     where
         F: FnOnce(&mut AuditedConnection<'_, C>) -> Result<R, E>,
@@ -206,6 +211,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
         // A nested transaction starts with the enclosing buffer written, so rolling back its
         // savepoint removes exactly its own entries.
         if let Some(tx) = &self.tx {
+            refuse_if_doomed(tx)?;
             flush(self.conn.get(), tx, self.keyring.as_ref())?;
         }
         let start = self.tx.as_ref().and_then(|tx| tx.borrow().head.clone());
@@ -223,12 +229,12 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
             let Some(tx) = inner.tx.take() else {
                 return Err(AuditError::Integrity("transaction state lost".into()).into());
             };
+            // A doomed transaction rolls back without writing what it buffered.
+            refuse_if_doomed(&tx).inspect_err(|reason| {
+                tracing::warn!(%reason, "audited transaction rolled back");
+            })?;
             flush(inner.conn.get(), &tx, inner.keyring.as_ref())?;
             let state = tx.into_inner();
-            if let Some(reason) = state.doomed {
-                tracing::warn!(%reason, "audited transaction rolled back");
-                return Err(AuditError::Aborted(reason).into());
-            }
             if let (true, Some(head)) = (outermost, &state.head) {
                 inner
                     .conn
@@ -301,6 +307,7 @@ impl<'c, C: AuditConnection> AuditedConnection<'c, C> {
         let Some(tx) = &self.tx else {
             return self.transaction(|inner| inner.audited(f));
         };
+        refuse_if_doomed(tx)?;
         // `with_context` inside a transaction may have set a context without a correlation id.
         let fresh;
         let context = if self.context.correlation_id.is_some() {
@@ -424,6 +431,15 @@ impl Env<'_> {
             self.changed.set(changed);
         }
         result
+    }
+}
+
+/// Fails with [`AuditError::Aborted`] once the transaction is doomed: whatever runs after
+/// that would be rolled back with it.
+fn refuse_if_doomed(tx: &RefCell<TxState>) -> Result<(), AuditError> {
+    match &tx.borrow().doomed {
+        Some(reason) => Err(AuditError::Aborted(reason.clone())),
+        None => Ok(()),
     }
 }
 
@@ -804,6 +820,48 @@ type TableKeyFilter<Tgt, C> = KeyFilter<<Tgt as HasTable>::Table, <C as Connecti
 /// The target narrowed to one chunk's rows.
 type ChunkTarget<Tgt, C> = diesel::dsl::Filter<Tgt, TableKeyFilter<Tgt, C>>;
 
+/// The update of one chunk's rows, by primary key.
+type ChunkUpdateStatement<Tgt, C, V> = UpdateStatement<
+    <Tgt as HasTable>::Table,
+    <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
+    <V as AsChangeset>::Changeset,
+>;
+
+/// How one chunk of an update of `Tgt` with `V` is read and applied on `C`'s backend.
+pub trait ChunkUpdate<'q, C, M, Tgt, V>:
+    UpdateChunk<
+    'q,
+    C,
+    M,
+    <Tgt as HasTable>::Table,
+    <V as AsChangeset>::Changeset,
+    ChunkUpdateStatement<Tgt, C, V>,
+>
+where
+    C: Connection,
+    Tgt: IntoUpdateTarget + FilterDsl<TableKeyFilter<Tgt, C>>,
+    V: AsChangeset,
+    ChunkTarget<Tgt, C>: IntoUpdateTarget,
+{
+}
+
+impl<'q, Q, C, M, Tgt, V> ChunkUpdate<'q, C, M, Tgt, V> for Q
+where
+    Q: UpdateChunk<
+        'q,
+        C,
+        M,
+        <Tgt as HasTable>::Table,
+        <V as AsChangeset>::Changeset,
+        ChunkUpdateStatement<Tgt, C, V>,
+    >,
+    C: Connection,
+    Tgt: IntoUpdateTarget + FilterDsl<TableKeyFilter<Tgt, C>>,
+    V: AsChangeset,
+    ChunkTarget<Tgt, C>: IntoUpdateTarget,
+{
+}
+
 /// Rows in one chunk when [`AuditedConnection::with_chunk_size`] is not used.
 pub const DEFAULT_CHUNK_SIZE: usize = 1_000;
 
@@ -840,12 +898,8 @@ where
                 <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
                 Output = BoxedBefore<'q, Tgt, C>,
             > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
-            + LoadBefore<'q, C, M>,
-        UpdateStatement<
-            Tgt::Table,
-            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
-            V::Changeset,
-        >: AsQuery + LoadQuery<'q, C, M>,
+            + ChunkUpdate<'q, C, M, Tgt, V>,
+        ChunkUpdateStatement<Tgt, C, V>: AsQuery,
     {
         let mut rows = Vec::new();
         self.run(|chunk| rows.extend(chunk))?;
@@ -864,12 +918,8 @@ where
                 <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
                 Output = BoxedBefore<'q, Tgt, C>,
             > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
-            + LoadBefore<'q, C, M>,
-        UpdateStatement<
-            Tgt::Table,
-            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
-            V::Changeset,
-        >: AsQuery + LoadQuery<'q, C, M>,
+            + ChunkUpdate<'q, C, M, Tgt, V>,
+        ChunkUpdateStatement<Tgt, C, V>: AsQuery,
     {
         first_row(self.get_results()?, "update", M::OBJECT_TYPE)
     }
@@ -886,12 +936,8 @@ where
                 <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
                 Output = BoxedBefore<'q, Tgt, C>,
             > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
-            + LoadBefore<'q, C, M>,
-        UpdateStatement<
-            Tgt::Table,
-            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
-            V::Changeset,
-        >: AsQuery + LoadQuery<'q, C, M>,
+            + ChunkUpdate<'q, C, M, Tgt, V>,
+        ChunkUpdateStatement<Tgt, C, V>: AsQuery,
     {
         let mut count = 0;
         self.run(|chunk: Vec<M>| count += chunk.len())?;
@@ -909,12 +955,8 @@ where
                 <Tgt::Table as KeyedTable<M, C::Backend>>::KeyOrder,
                 Output = BoxedBefore<'q, Tgt, C>,
             > + LimitDsl<Output = BoxedBefore<'q, Tgt, C>>
-            + LoadBefore<'q, C, M>,
-        UpdateStatement<
-            Tgt::Table,
-            <ChunkTarget<Tgt, C> as IntoUpdateTarget>::WhereClause,
-            V::Changeset,
-        >: AsQuery + LoadQuery<'q, C, M>,
+            + ChunkUpdate<'q, C, M, Tgt, V>,
+        ChunkUpdateStatement<Tgt, C, V>: AsQuery,
     {
         let object_type = M::OBJECT_TYPE;
         let AuditedUpdateSet {
@@ -924,45 +966,59 @@ where
         } = self;
         let chunk_size = conn.chunk_size;
         conn.audited(|conn, env| {
-            let read_chunk = |conn: &mut C, resume_after: Option<TableKeyFilter<Tgt, C>>| {
+            let start_chunk = |conn: &mut C, resume_after: Option<TableKeyFilter<Tgt, C>>| {
                 let mut query = BoxedDsl::internal_into_boxed(target.clone().as_query());
+                // Only the first chunk may be read with its update (see `UpdateChunk`).
+                let separately = resume_after.is_some();
                 if let Some(after) = resume_after {
                     query = FilterDsl::filter(query, after);
                 }
                 let query = OrderDsl::order(query, Tgt::Table::key_order());
                 let query = LimitDsl::limit(query, i64::try_from(chunk_size).unwrap_or(i64::MAX));
                 query
-                    .load_before(conn)
+                    .start(conn, separately)
                     .map_err(data_error("update (reading the before-image)", object_type))
             };
             let mut rows = 0usize;
             let mut logged = 0usize;
-            let mut chunks = |conn: &mut C, mut before: Vec<M>| -> Result<(), AuditError> {
+            let mut chunks = |conn: &mut C, mut start| -> Result<(), AuditError> {
                 loop {
-                    let Some(last) = before.last() else {
-                        return Ok(());
-                    };
-                    let resume_after = Tgt::Table::keys_after(last);
-                    let chunk_target =
-                        FilterDsl::filter(target.clone(), Tgt::Table::keys_in(&before));
-                    let more = before.len() >= chunk_size;
-                    let after: Vec<M> = diesel::update(chunk_target)
-                        .set(values.clone())
-                        .get_results(conn)
-                        .map_err(data_error("update", object_type))?;
+                    let (before, after): (Vec<M>, Vec<M>) = UpdateChunk::finish(
+                        start,
+                        conn,
+                        Tgt::table(),
+                        values.clone().as_changeset(),
+                        <Tgt::Table as KeyedTable<M, C::Backend>>::KEY_COLUMNS,
+                        |before: &[M]| {
+                            diesel::update(FilterDsl::filter(
+                                target.clone(),
+                                Tgt::Table::keys_in(before),
+                            ))
+                            .set(values.clone())
+                        },
+                    )
+                    .map_err(data_error("update", object_type))?;
                     env.changed();
+                    let resume_after = match before.last() {
+                        Some(last) if before.len() >= chunk_size => {
+                            Some(Tgt::Table::keys_after(last))
+                        }
+                        _ => None,
+                    };
                     rows += after.len();
                     logged += log_updates(conn, env, before, &after)?;
                     sink(after);
-                    if !more {
+                    let Some(resume_after) = resume_after else {
                         return Ok(());
-                    }
-                    before = read_chunk(conn, Some(resume_after))?;
+                    };
+                    start = start_chunk(conn, Some(resume_after))?;
                 }
             };
-            let first = read_chunk(conn, None)?;
-            if first.len() >= chunk_size {
-                // Several statements: a failure halfway is undone alone.
+            let first = start_chunk(conn, None)?;
+            if matches!(&first, ChunkStart::Read(before) if before.len() >= chunk_size) {
+                // SQLite, several statements: a failure halfway is undone alone. (On
+                // PostgreSQL the first chunk is read with its update, and a failed statement
+                // aborts the transaction anyway: a later chunk that fails dooms it.)
                 env.in_savepoint(conn, |conn| chunks(conn, first))?;
             } else {
                 chunks(conn, first)?;

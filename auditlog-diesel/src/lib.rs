@@ -203,12 +203,12 @@ pub use auditlog_axum as axum;
 pub use auditlog_core::*;
 pub use auditlog_derive::Auditable;
 
+pub use backend::{AuditConnection, ChunkStart, LoadBefore, UpdateChunk};
 #[cfg(feature = "postgres")]
-pub use backend::LockedForUpdate;
-pub use backend::{AuditConnection, LoadBefore};
+pub use backend::{LockedForUpdate, LockedUpdate};
 pub use connection::{
     AuditedConnection, AuditedDelete, AuditedInsert, AuditedInsertValues, AuditedSave,
-    AuditedUpdate, AuditedUpdateSet, DEFAULT_CHUNK_SIZE, FLUSH_ENTRIES,
+    AuditedUpdate, AuditedUpdateSet, ChunkUpdate, DEFAULT_CHUNK_SIZE, FLUSH_ENTRIES,
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};

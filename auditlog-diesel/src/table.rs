@@ -28,6 +28,9 @@ pub trait KeyedTable<M: Auditable, DB: Backend>: AuditedTable<M> + Sized {
     /// The `ORDER BY` of the primary key, ascending.
     type KeyOrder: diesel::Expression;
 
+    /// The SQL names of the primary key's columns, in key order.
+    const KEY_COLUMNS: &'static [&'static str];
+
     /// The primary key's columns in ascending order.
     fn key_order() -> Self::KeyOrder;
 

@@ -74,6 +74,9 @@ impl NewContract {
 
 /// What differs between the backends in the tests' own SQL.
 pub trait TestDb: auditlog_diesel::AuditConnection {
+    /// Whether a failed statement aborts the enclosing transaction (PostgreSQL), so that only
+    /// a savepoint (a nested transaction) lets it go on.
+    const FAILED_STATEMENT_ABORTS_TRANSACTION: bool;
     /// Creates the application tables.
     fn create_app_schema(&mut self);
     /// Makes every log insert whose reason is `fail-log` fail.
@@ -92,6 +95,8 @@ struct Count {
 }
 
 impl TestDb for SqliteConnection {
+    const FAILED_STATEMENT_ABORTS_TRANSACTION: bool = false;
+
     fn disable_append_only(&mut self) {
         for sql in [
             "DROP TRIGGER audit_log_no_update",
@@ -136,6 +141,7 @@ impl TestDb for SqliteConnection {
 }
 
 impl TestDb for PgConnection {
+    const FAILED_STATEMENT_ABORTS_TRANSACTION: bool = true;
     fn disable_append_only(&mut self) {
         diesel::sql_query("ALTER TABLE audit_log DISABLE TRIGGER USER")
             .execute(self)
@@ -400,6 +406,11 @@ where
 /// Asserts a value can be audited, to keep the `Auditable` import meaningful here.
 pub fn key_of<M: Auditable>(m: &M) -> String {
     m.object_key()
+}
+
+/// [`TestDb::FAILED_STATEMENT_ABORTS_TRANSACTION`] of `conn`'s backend.
+pub fn failed_statement_aborts_transaction<C: TestDb>(_conn: &C) -> bool {
+    C::FAILED_STATEMENT_ABORTS_TRANSACTION
 }
 
 /// Runs a test body once on SQLite and once on PostgreSQL (when configured). The body sees
