@@ -171,3 +171,48 @@ on_each_backend! {
         assert_eq!(audited.history().action(Action::Update).load().unwrap().len(), 0);
     }
 }
+
+on_each_backend! {
+    fn a_single_row_update_inside_a_transaction_reads_and_changes_its_row_in_as_few_statements_as_the_backend_allows(conn) {
+        let aborts = common::failed_statement_aborts_transaction(&*conn);
+        let mut audited = AuditedConnection::wrap(conn);
+        seed_contracts(&mut audited, 3);
+        let statements = record_statements(audited.unaudited());
+        audited
+            .transaction(|tx| -> Result<(), AuditError> {
+                for id in 1..=3 {
+                    tx.update(contracts::table.find(id))
+                        .set(contracts::price_cents.eq(contracts::price_cents * 2))
+                        .execute()?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let statements = statements.lock().unwrap().clone();
+        // Identifiers are quoted "so" on PostgreSQL and `so` on SQLite.
+        let names = |s: &str, table: &str| s.contains(&format!("\"{table}\"")) || s.contains(&format!("`{table}`"));
+        let on_contracts: Vec<&String> =
+            statements.iter().filter(|s| names(s, "contracts") && !names(s, "audit_log")).collect();
+        if aborts {
+            // PostgreSQL: one statement locks the row, changes it and returns both images.
+            assert_eq!(on_contracts.len(), 3, "{on_contracts:#?}");
+            assert!(on_contracts.iter().all(|s| s.starts_with("UPDATE") && s.contains("FOR UPDATE")));
+        } else {
+            // SQLite: the before-image read, then the update.
+            assert_eq!(on_contracts.len(), 6, "{on_contracts:#?}");
+        }
+        // No savepoint per operation, and the entries go out in one batch.
+        assert!(!statements.iter().any(|s| s.starts_with("SAVEPOINT")), "{statements:#?}");
+        let log_writes = statements
+            .iter()
+            .filter(|s| (s.starts_with("INSERT") || s.starts_with("COPY")) && names(s, "audit_log"))
+            .count();
+        assert_eq!(log_writes, 1, "{statements:#?}");
+        let entries = audited.history().action(Action::Update).load_all().unwrap();
+        let prices: Vec<_> = entries
+            .iter()
+            .map(|e| e.changes.get("price_cents").unwrap().after.clone())
+            .collect();
+        assert_eq!(prices, [json!(204), json!(202), json!(200)], "newest first");
+    }
+}

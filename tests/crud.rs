@@ -224,3 +224,39 @@ on_each_backend! {
         assert_eq!(e.context, alice());
     }
 }
+
+/// A partial update: `None` fields are left as they are.
+#[derive(AsChangeset)]
+#[diesel(table_name = contracts)]
+struct ContractPatch {
+    title: Option<String>,
+    price_cents: Option<i64>,
+}
+
+on_each_backend! {
+    fn update_with_an_empty_changeset_is_an_error_that_changes_and_logs_nothing(conn) {
+        let mut audited = AuditedConnection::wrap(conn);
+        let c: Contract = audited
+            .insert_into(contracts::table)
+            .values(&NewContract::new("Hosting", 100))
+            .get_result()
+            .unwrap();
+        let before = audited.history().load().unwrap().len();
+        let empty = ContractPatch { title: None, price_cents: None };
+        let err = audited.update(contracts::table.find(c.id)).set(&empty).execute().unwrap_err();
+        assert!(
+            matches!(&err, auditlog_diesel::AuditError::Data { operation: "update", object_type: "contracts", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("no changes"), "{err}");
+        assert_eq!(audited.history().load().unwrap().len(), before);
+
+        // The same patch with a value applies and is logged.
+        let patch = ContractPatch { title: None, price_cents: Some(250) };
+        assert_eq!(audited.update(contracts::table.find(c.id)).set(&patch).execute().unwrap(), 1);
+        let entries = audited.history().action(Action::Update).load().unwrap();
+        assert_eq!(entries.len(), 1);
+        let price = entries[0].changes.get("price_cents").unwrap();
+        assert_eq!((price.before.clone(), price.after.clone()), (json!(100), json!(250)));
+    }
+}
