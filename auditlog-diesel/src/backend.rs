@@ -38,13 +38,8 @@ pub(crate) mod sealed {
         /// Moves the chain head.
         fn write_chain_head(&mut self, head: &ChainHead) -> QueryResult<()>;
 
-        /// Up to `limit` entries with `after < id <= through`, in id order.
-        fn load_chain_page(
-            &mut self,
-            after: i64,
-            through: i64,
-            limit: i64,
-        ) -> QueryResult<Vec<LogRow>>;
+        /// Up to `limit` entries with ids above `after`, in id order.
+        fn load_chain_page(&mut self, after: i64, limit: i64) -> QueryResult<Vec<LogRow>>;
 
         /// The newest retention checkpoint.
         fn latest_checkpoint(&mut self) -> QueryResult<Option<LogRow>>;
@@ -131,16 +126,14 @@ macro_rules! impl_audit_connection {
                     .map(|_| ())
             }
 
-            fn load_chain_page(
-                &mut self,
-                after: i64,
-                through: i64,
-                limit: i64,
-            ) -> QueryResult<Vec<LogRow>> {
+            fn load_chain_page(&mut self, after: i64, limit: i64) -> QueryResult<Vec<LogRow>> {
                 use crate::schema::audit_log::dsl::*;
+                // One bound only: without statistics (a log just loaded or restored), PostgreSQL
+                // guesses that a two-sided id range holds a few thousand rows and sorts the
+                // whole rest of the log for every page instead of walking the primary key.
                 audit_log
                     .select(LogRow::as_select())
-                    .filter(id.gt(after).and(id.le(through)))
+                    .filter(id.gt(after))
                     .order(id.asc())
                     .limit(limit)
                     .load(self)

@@ -35,7 +35,7 @@ fn stream_pages<C: AuditConnection>(
 ) -> Result<(), AuditError> {
     while !verifier.is_broken() {
         let page = conn
-            .load_chain_page(*after, i64::MAX, VERIFY_PAGE)
+            .load_chain_page(*after, VERIFY_PAGE)
             .map_err(AuditError::Read)?;
         let Some(last) = page.last() else { break };
         *after = last.id();
