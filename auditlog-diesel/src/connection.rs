@@ -728,6 +728,10 @@ where
         let AuditedSave { conn, model } = self;
         conn.audited(|conn, env| {
             let target = M::table().find(model.id());
+            // Known gap: on PostgreSQL a save still takes two statements (the locked read, then
+            // the update), where `update(table.find(id))` takes one (`UpdateChunk`): the
+            // one-statement form joins on the key's column names, which only `KeyedTable`
+            // (non-generic models) provides, and save also serves generic models.
             let before: Vec<M> = target
                 .clone()
                 .as_query()
