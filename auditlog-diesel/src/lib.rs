@@ -176,6 +176,64 @@
 //! # }
 //! ```
 //!
+//! # Transactions and what they cost
+//!
+//! Every audited operation runs in a transaction; group several in
+//! [`AuditedConnection::transaction`] and they share one correlation id, and their entries
+//! wait in a buffer that is written in multi-row batches (binary `COPY` on PostgreSQL), once
+//! per [`FLUSH_ENTRIES`] entries and before the commit. On PostgreSQL the first chunk of an
+//! update is locked, changed and returned with its before-image in one statement, so a
+//! single-row update costs one round trip, as it does without the log. A failed operation
+//! never leaves a change without its entry: one that fails after changing data dooms the
+//! transaction, which then refuses further work and rolls back when its closure returns.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use auditlog_diesel::{run_migrations, AuditError, Auditable, AuditedConnection};
+//! use diesel::prelude::*;
+//!
+//! diesel::table! { accounts (id) { id -> Integer, balance -> BigInt, } }
+//!
+//! #[derive(Queryable, Insertable, Auditable)]
+//! #[diesel(table_name = accounts)]
+//! struct Account { id: i32, balance: i64 }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut conn = SqliteConnection::establish(":memory:")?;
+//! diesel::sql_query(
+//!     "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance BIGINT NOT NULL CHECK (balance >= 0))",
+//! )
+//! .execute(&mut conn)?;
+//! run_migrations(&mut conn)?;
+//! let mut conn = AuditedConnection::new(conn);
+//! conn.insert_into(accounts::table)
+//!     .values(&[Account { id: 1, balance: 100 }, Account { id: 2, balance: 0 }])
+//!     .execute()?;
+//!
+//! // A transfer: two updates, two entries with one correlation id, one log write.
+//! conn.transaction(|tx| -> Result<(), AuditError> {
+//!     tx.update(accounts::table.find(1)).set(accounts::balance.eq(accounts::balance - 40)).execute()?;
+//!     tx.update(accounts::table.find(2)).set(accounts::balance.eq(accounts::balance + 40)).execute()?;
+//!     Ok(())
+//! })?;
+//! let entries = conn.history().of_type::<Account>().limit(2).load()?;
+//! assert_eq!(entries[0].context.correlation_id, entries[1].context.correlation_id);
+//!
+//! // A transfer that overdraws fails as a whole: neither balance nor log changes.
+//! let failed = conn.transaction(|tx| -> Result<(), AuditError> {
+//!     tx.update(accounts::table.find(2)).set(accounts::balance.eq(accounts::balance + 500)).execute()?;
+//!     tx.update(accounts::table.find(1)).set(accounts::balance.eq(accounts::balance - 500)).execute()?;
+//!     Ok(())
+//! });
+//! assert!(failed.is_err());
+//! let balances: Vec<i64> = accounts::table.select(accounts::balance).order(accounts::id).load(conn.unaudited())?;
+//! assert_eq!(balances, [60, 40]);
+//! assert_eq!(conn.history().of_type::<Account>().load()?.len(), 4); // two creates, one transfer
+//! # Ok(())
+//! # }
+//! # }
+//! ```
+//!
 //! # Migrations
 //!
 //! [`run_migrations`] applies the log table's embedded migrations (one directory per backend,
