@@ -216,3 +216,35 @@ on_each_backend! {
         assert_eq!(prices, [json!(204), json!(202), json!(200)], "newest first");
     }
 }
+
+on_each_backend! {
+    fn a_save_reads_and_changes_its_row_in_as_few_statements_as_the_backend_allows(conn) {
+        let aborts = common::failed_statement_aborts_transaction(&*conn);
+        let mut audited = AuditedConnection::wrap(conn);
+        seed_contracts(&mut audited, 2);
+        let mut rows: Vec<Contract> =
+            contracts::table.order(contracts::id).load(audited.unaudited()).unwrap();
+        let statements = record_statements(audited.unaudited());
+        rows[0].price_cents = 999;
+        let saved = audited.save(&rows[0]).get_result().unwrap();
+        assert_eq!(saved, rows[0]);
+        let statements = statements.lock().unwrap().clone();
+        let names = |s: &str, table: &str| {
+            s.contains(&format!("\"{table}\"")) || s.contains(&format!("`{table}`"))
+        };
+        let on_contracts = statements
+            .iter()
+            .filter(|s| names(s, "contracts") && !names(s, "audit_log"))
+            .count();
+        assert_eq!(on_contracts, if aborts { 1 } else { 2 }, "{statements:#?}");
+        let entry = audited.history().action(Action::Update).load().unwrap().remove(0);
+        let price = entry.changes.get("price_cents").unwrap();
+        assert_eq!((price.before.clone(), price.after.clone()), (json!(100), json!(999)));
+
+        // A model whose row is gone saves nothing and logs nothing.
+        diesel::delete(contracts::table.find(rows[1].id)).execute(audited.unaudited()).unwrap();
+        rows[1].price_cents = 5;
+        assert_eq!(audited.save(&rows[1]).execute().unwrap(), 0);
+        assert_eq!(audited.history().action(Action::Update).load().unwrap().len(), 1);
+    }
+}

@@ -20,7 +20,7 @@ pub(crate) fn derive(node: &DeriveInput) -> syn::Result<TokenStream> {
 
     let krate = input.crate_path();
     let auditable = impl_auditable(&input, &krate)?;
-    let audited_table = impl_audited_table(&input, &krate);
+    let audited_table = impl_audited_table(&input, &krate)?;
     let keyed_table = impl_keyed_table(&input, &krate)?;
     Ok(quote! {
         const _: () = {
@@ -301,17 +301,24 @@ fn policy_tokens(mask: Option<Mask>, krate: &TokenStream) -> TokenStream {
 /// `#[diesel(table_name = ...)]`. The model is the trait's type parameter, so the impl is
 /// allowed whatever the struct's visibility, for several structs on one table, and for a table
 /// declared in another crate.
-fn impl_audited_table(input: &Input, krate: &Path) -> Option<TokenStream> {
-    let table = input.attrs.diesel_table.as_ref()?;
+fn impl_audited_table(input: &Input, krate: &Path) -> syn::Result<Option<TokenStream>> {
+    let Some(table) = input.attrs.diesel_table.as_ref() else {
+        return Ok(None);
+    };
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    Some(quote! {
+    let columns = input.primary_key()?.into_iter().map(|field| {
+        let column = column_ident(&field.column_name(), field.ident.span());
+        quote!(<#table::#column as #krate::__private::diesel::Column>::NAME)
+    });
+    Ok(Some(quote! {
         #[automatically_derived]
         impl #impl_generics #krate::__private::AuditedTable<#ident #ty_generics>
             for #table::table #where_clause
         {
+            const KEY_COLUMNS: &'static [&'static str] = &[#(#columns),*];
         }
-    })
+    }))
 }
 
 /// `impl<DB> KeyedTable<Struct, DB> for <table_name>::table`: primary-key filters and order
@@ -384,9 +391,6 @@ fn impl_keyed_table(input: &Input, krate: &Path) -> syn::Result<Option<TokenStre
             #bounds
         {
             type KeyOrder = (#key_order_type,);
-
-            const KEY_COLUMNS: &'static [&'static str] =
-                &[#(<#columns as #diesel::Column>::NAME),*];
 
             fn key_order() -> Self::KeyOrder {
                 (#key_order,)

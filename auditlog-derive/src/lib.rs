@@ -50,8 +50,9 @@
 //! - `Auditable` for the struct: `OBJECT_TYPE`, `AUDITED_FIELDS`, `object_key`, `snapshot`,
 //!   `diff` and, when asked for, `object_repr`.
 //! - `AuditedTable<Struct>` for the Diesel table named in `#[diesel(table_name = ...)]`, which
-//!   lets `AuditedConnection` find the model from a plain Diesel target. Any number of models,
-//!   of any visibility, may claim the same table.
+//!   lets `AuditedConnection` find the model from a plain Diesel target, with the SQL names of
+//!   the primary-key columns (`KEY_COLUMNS`, for PostgreSQL's one-statement update). Any
+//!   number of models, of any visibility, may claim the same table.
 //! - `KeyedTable<Struct, DB>` for that table, for non-generic structs: primary-key filters and
 //!   order written against the concrete columns, which bulk updates and deletes use to work
 //!   through their rows in bounded chunks.

@@ -681,6 +681,42 @@ impl<C, M> fmt::Debug for AuditedSave<'_, '_, '_, C, M> {
 /// The update target of a saved model: its row, found by primary key.
 type SaveTarget<'m, M> = diesel::dsl::Find<<M as HasTable>::Table, <&'m M as Identifiable>::Id>;
 
+/// How a saved model's row is read and updated on `C`'s backend: as one chunk of an update
+/// ([`UpdateChunk`]), so in one statement on PostgreSQL.
+pub trait SaveChunk<'q, 'm, C, M>:
+    UpdateChunk<
+    'q,
+    C,
+    M,
+    <M as HasTable>::Table,
+    <&'m M as AsChangeset>::Changeset,
+    diesel::dsl::Update<SaveTarget<'m, M>, &'m M>,
+>
+where
+    M: HasTable + 'm,
+    &'m M: Identifiable<Table = M::Table> + AsChangeset,
+    M::Table: FindDsl<<&'m M as Identifiable>::Id>,
+    SaveTarget<'m, M>: IntoUpdateTarget,
+{
+}
+
+impl<'q, 'm, Q, C, M> SaveChunk<'q, 'm, C, M> for Q
+where
+    Q: UpdateChunk<
+        'q,
+        C,
+        M,
+        <M as HasTable>::Table,
+        <&'m M as AsChangeset>::Changeset,
+        diesel::dsl::Update<SaveTarget<'m, M>, &'m M>,
+    >,
+    M: HasTable + 'm,
+    &'m M: Identifiable<Table = M::Table> + AsChangeset,
+    M::Table: FindDsl<<&'m M as Identifiable>::Id>,
+    SaveTarget<'m, M>: IntoUpdateTarget,
+{
+}
+
 impl<'m, C, M> AuditedSave<'_, '_, 'm, C, M>
 where
     C: AuditConnection,
@@ -692,7 +728,7 @@ where
     /// Saves the model and returns its row as stored.
     pub fn get_result<'q>(self) -> Result<M, AuditError>
     where
-        <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
+        <SaveTarget<'m, M> as AsQuery>::Query: SaveChunk<'q, 'm, C, M>,
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
         let object_type = M::OBJECT_TYPE;
@@ -704,7 +740,7 @@ where
     /// longer exists).
     pub fn execute<'q>(self) -> Result<usize, AuditError>
     where
-        <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
+        <SaveTarget<'m, M> as AsQuery>::Query: SaveChunk<'q, 'm, C, M>,
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
         self.run().map(|rows| rows.len())
@@ -721,26 +757,27 @@ where
 {
     fn run<'q>(self) -> Result<Vec<M>, AuditError>
     where
-        <SaveTarget<'m, M> as AsQuery>::Query: LoadBefore<'q, C, M>,
+        <SaveTarget<'m, M> as AsQuery>::Query: SaveChunk<'q, 'm, C, M>,
         diesel::dsl::Update<SaveTarget<'m, M>, &'m M>: AsQuery + LoadQuery<'q, C, M>,
     {
         let object_type = M::OBJECT_TYPE;
         let AuditedSave { conn, model } = self;
         conn.audited(|conn, env| {
             let target = M::table().find(model.id());
-            // Known gap: on PostgreSQL a save still takes two statements (the locked read, then
-            // the update), where `update(table.find(id))` takes one (`UpdateChunk`): the
-            // one-statement form joins on the key's column names, which only `KeyedTable`
-            // (non-generic models) provides, and save also serves generic models.
-            let before: Vec<M> = target
+            let start = target
                 .clone()
                 .as_query()
-                .load_before(conn)
+                .start(conn, false)
                 .map_err(data_error("save (reading the stored row)", object_type))?;
-            let after: Vec<M> = diesel::update(target)
-                .set(model)
-                .get_results(conn)
-                .map_err(data_error("save", object_type))?;
+            let (before, after): (Vec<M>, Vec<M>) = UpdateChunk::finish(
+                start,
+                conn,
+                M::table(),
+                model.as_changeset(),
+                <M::Table as AuditedTable<M>>::KEY_COLUMNS,
+                |_| diesel::update(target).set(model),
+            )
+            .map_err(data_error("save", object_type))?;
             env.changed();
             log_updates(conn, env, before, &after)?;
             Ok(after)
@@ -992,7 +1029,7 @@ where
                         conn,
                         Tgt::table(),
                         values.clone().as_changeset(),
-                        <Tgt::Table as KeyedTable<M, C::Backend>>::KEY_COLUMNS,
+                        <Tgt::Table as AuditedTable<M>>::KEY_COLUMNS,
                         |before: &[M]| {
                             diesel::update(FilterDsl::filter(
                                 target.clone(),

@@ -266,7 +266,7 @@ pub use backend::{AuditConnection, ChunkStart, LoadBefore, UpdateChunk};
 pub use backend::{LockedForUpdate, LockedUpdate};
 pub use connection::{
     AuditedConnection, AuditedDelete, AuditedInsert, AuditedInsertValues, AuditedSave,
-    AuditedUpdate, AuditedUpdateSet, ChunkUpdate, DEFAULT_CHUNK_SIZE, FLUSH_ENTRIES,
+    AuditedUpdate, AuditedUpdateSet, ChunkUpdate, SaveChunk, DEFAULT_CHUNK_SIZE, FLUSH_ENTRIES,
 };
 pub use error::AuditError;
 pub use history::{History, MAX_PAGE_SIZE};

@@ -16,7 +16,10 @@ use diesel::BoolExpressionMethods;
 /// audited through a table declared in another crate. When a table has exactly one audited
 /// model, Rust infers it; when it has several, name the one you want
 /// (`let rows: Vec<Contract> = conn.update(..).set(..).get_results()?`).
-pub trait AuditedTable<M: Auditable> {}
+pub trait AuditedTable<M: Auditable> {
+    /// The SQL names of the table's primary-key columns, in key order.
+    const KEY_COLUMNS: &'static [&'static str];
+}
 
 /// A filter on a table's rows, boxed for one backend.
 pub type KeyFilter<T, DB> = Box<dyn BoxableExpression<T, DB, SqlType = Bool>>;
@@ -27,9 +30,6 @@ pub type KeyFilter<T, DB> = Box<dyn BoxableExpression<T, DB, SqlType = Bool>>;
 pub trait KeyedTable<M: Auditable, DB: Backend>: AuditedTable<M> + Sized {
     /// The `ORDER BY` of the primary key, ascending.
     type KeyOrder: diesel::Expression;
-
-    /// The SQL names of the primary key's columns, in key order.
-    const KEY_COLUMNS: &'static [&'static str];
 
     /// The primary key's columns in ascending order.
     fn key_order() -> Self::KeyOrder;
