@@ -41,7 +41,8 @@
 //! figure. Run without `--bench` (as a test: `cargo test --benches`) it runs in the quick
 //! mode. A verdict shows the measured value as a multiple of the target's limit; "not
 //! growing with the log size" is read as at most 1.5 times the figure at the smaller size,
-//! "independent of the row count" as at most 1.25 times. Each figure comes from one run, so
+//! "independent of the row count" as at most 1.25 times. The figures of workloads 1 to 5 are
+//! the median of three runs each (one in the quick mode); the others come from one run, so
 //! compare figures taken on a quiet machine. The exit status is 2 when a workload fails (a
 //! database error, or a result that does not check out), whatever the verdicts.
 
@@ -145,6 +146,8 @@ const MEMORY_LARGE: usize = 1_000_000;
 /// Contracts the history log is filled with (one bulk update of them adds this many entries).
 const FILL_CONTRACTS: usize = 10_000;
 const QUICK_DIVISOR: usize = 100;
+/// Runs of each plain and audited variant of workloads 1 to 5 at full scale.
+const RUNS_PER_FIGURE: usize = 3;
 
 // Not scaled.
 const LOOKUPS: usize = 100;
@@ -210,6 +213,16 @@ impl Config {
             (full / QUICK_DIVISOR).max(1)
         } else {
             full
+        }
+    }
+
+    /// Runs behind each figure of workloads 1 to 5 (the median is reported): one run of a
+    /// few milliseconds can catch a checkpoint or an autovacuum pass.
+    fn runs_per_figure(&self) -> usize {
+        if self.quick {
+            1
+        } else {
+            RUNS_PER_FIGURE
         }
     }
 
@@ -666,7 +679,8 @@ struct Comparison {
 }
 
 /// Runs the plain variant, the audited one (and the audited one without sealing, if asked),
-/// each on a fresh database seeded identically; then, when profiling, the audited one again
+/// each [`Config::runs_per_figure`] times on a fresh database seeded identically, and keeps
+/// the median of each; then, when profiling, the audited one again
 /// with Diesel's instrumentation.
 fn compare<C: BenchDb, P>(
     cfg: &Config,
@@ -674,10 +688,17 @@ fn compare<C: BenchDb, P>(
     w: &Workload<'_, C, P>,
     with_unsealed: bool,
 ) -> Res<Comparison> {
-    let mut conn = C::seeded(site, w.seed_rows)?;
-    let prepared = (w.prepare)(&mut conn)?;
-    let (rows, plain) = timed(|| (w.plain)(&mut conn, &prepared))?;
-    drop(conn);
+    let plain_run = || -> Res<(usize, Duration)> {
+        let mut conn = C::seeded(site, w.seed_rows)?;
+        let prepared = (w.prepare)(&mut conn)?;
+        timed(|| (w.plain)(&mut conn, &prepared))
+    };
+    let (rows, first_plain) = plain_run()?;
+    let mut plains = vec![first_plain];
+    for _ in 1..cfg.runs_per_figure() {
+        plains.push(plain_run()?.1);
+    }
+    let plain = median(plains);
 
     let audited_run = |sealed: bool, profiled: bool| -> Res<(Duration, Option<Profile>)> {
         let mut conn = C::seeded(site, w.seed_rows)?;
@@ -697,9 +718,15 @@ fn compare<C: BenchDb, P>(
         }
         Ok((elapsed, profile))
     };
-    let (audited, _) = audited_run(true, false)?;
+    let median_of_runs = |sealed: bool| -> Res<Duration> {
+        let times = (0..cfg.runs_per_figure())
+            .map(|_| audited_run(sealed, false).map(|(elapsed, _)| elapsed))
+            .collect::<Res<Vec<_>>>()?;
+        Ok(median(times))
+    };
+    let audited = median_of_runs(true)?;
     let unsealed = if with_unsealed {
-        Some(audited_run(false, false)?.0)
+        Some(median_of_runs(false)?)
     } else {
         None
     };
@@ -716,6 +743,12 @@ fn compare<C: BenchDb, P>(
         unsealed,
         profile,
     })
+}
+
+/// The median of `times` (of the upper middle two for an even count); zero for none.
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
 /// Statement counts and times by kind, gathered through Diesel's instrumentation.
