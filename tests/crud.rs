@@ -250,6 +250,9 @@ on_each_backend! {
         );
         assert!(err.to_string().contains("no changes"), "{err}");
         assert_eq!(audited.history().load().unwrap().len(), before);
+        // Whether or not a row matches, as with plain Diesel.
+        let none = audited.update(contracts::table.find(c.id + 1)).set(&empty).execute();
+        assert!(matches!(none, Err(auditlog_diesel::AuditError::Data { .. })), "{none:?}");
 
         // The same patch with a value applies and is logged.
         let patch = ContractPatch { title: None, price_cents: Some(250) };

@@ -392,6 +392,12 @@ where
     }
 }
 
+/// Diesel's error for an update without changes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn empty_changeset() -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(Box::new(diesel::result::EmptyChangeset))
+}
+
 /// A chunk of an audited update, between reading its rows and changing them: on SQLite its
 /// before-image has been read (nothing has changed yet); on PostgreSQL the read happens in
 /// the same statement as the update.
@@ -437,6 +443,7 @@ impl<'q, Q, M, T, Ch, U> UpdateChunk<'q, diesel::SqliteConnection, M, T, Ch, U> 
 where
     Q: LoadQuery<'q, diesel::SqliteConnection, M>,
     U: LoadQuery<'q, diesel::SqliteConnection, M>,
+    Ch: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>,
 {
     fn start(
         self,
@@ -450,14 +457,21 @@ where
         start: ChunkStart<M, Self>,
         conn: &mut diesel::SqliteConnection,
         _table: T,
-        _changeset: Ch,
+        changeset: Ch,
         _key_columns: &'static [&'static str],
         update: impl FnOnce(&[M]) -> U,
     ) -> QueryResult<(Vec<M>, Vec<M>)> {
+        // As on PostgreSQL, whether or not a row matches.
+        if changeset.is_noop(&diesel::sqlite::Sqlite)? {
+            return Err(empty_changeset());
+        }
         let before = match start {
             ChunkStart::Read(rows) => rows,
             ChunkStart::Deferred(query) => query.load(conn)?,
         };
+        if before.is_empty() {
+            return Ok((before, Vec::new()));
+        }
         let after = update(&before).get_results(conn)?;
         Ok((before, after))
     }
@@ -513,9 +527,7 @@ where
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> QueryResult<()> {
         if self.changeset.is_noop(out.backend())? {
-            return Err(diesel::result::Error::QueryBuilderError(Box::new(
-                diesel::result::EmptyChangeset,
-            )));
+            return Err(empty_changeset());
         }
         out.push_sql("UPDATE ");
         self.from.walk_ast(out.reborrow())?;
@@ -571,6 +583,7 @@ where
         update: impl FnOnce(&[M]) -> U,
     ) -> QueryResult<(Vec<M>, Vec<M>)> {
         let before = match start {
+            ChunkStart::Read(rows) if rows.is_empty() => return Ok((rows, Vec::new())),
             ChunkStart::Read(rows) => {
                 let after = update(&rows).get_results(conn)?;
                 return Ok((rows, after));
