@@ -43,6 +43,17 @@ fn record_statements(conn: &mut impl Connection) -> Arc<Mutex<Vec<String>>> {
     log
 }
 
+/// Whether `statement` names `table` (quoted "so" on PostgreSQL, `so` on SQLite).
+fn names(statement: &str, table: &str) -> bool {
+    statement.contains(&format!("\"{table}\"")) || statement.contains(&format!("`{table}`"))
+}
+
+/// Whether `statement` works on the contracts table and not on the log (whose inserts name
+/// `contracts` among their bound values).
+fn on_contracts_only(statement: &str) -> bool {
+    names(statement, "contracts") && !names(statement, "audit_log")
+}
+
 fn seed_contracts<C>(audited: &mut AuditedConnection<'_, C>, n: i64)
 where
     C: auditlog_diesel::AuditConnection,
@@ -189,10 +200,8 @@ on_each_backend! {
             })
             .unwrap();
         let statements = statements.lock().unwrap().clone();
-        // Identifiers are quoted "so" on PostgreSQL and `so` on SQLite.
-        let names = |s: &str, table: &str| s.contains(&format!("\"{table}\"")) || s.contains(&format!("`{table}`"));
         let on_contracts: Vec<&String> =
-            statements.iter().filter(|s| names(s, "contracts") && !names(s, "audit_log")).collect();
+            statements.iter().filter(|s| on_contracts_only(s)).collect();
         if aborts {
             // PostgreSQL: one statement locks the row, changes it and returns both images.
             assert_eq!(on_contracts.len(), 3, "{on_contracts:#?}");
@@ -229,13 +238,7 @@ on_each_backend! {
         let saved = audited.save(&rows[0]).get_result().unwrap();
         assert_eq!(saved, rows[0]);
         let statements = statements.lock().unwrap().clone();
-        let names = |s: &str, table: &str| {
-            s.contains(&format!("\"{table}\"")) || s.contains(&format!("`{table}`"))
-        };
-        let on_contracts = statements
-            .iter()
-            .filter(|s| names(s, "contracts") && !names(s, "audit_log"))
-            .count();
+        let on_contracts = statements.iter().filter(|s| on_contracts_only(s)).count();
         assert_eq!(on_contracts, if aborts { 1 } else { 2 }, "{statements:#?}");
         let entry = audited.history().action(Action::Update).load().unwrap().remove(0);
         let price = entry.changes.get("price_cents").unwrap();
