@@ -398,14 +398,15 @@ fn empty_changeset() -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError(Box::new(diesel::result::EmptyChangeset))
 }
 
-/// A chunk of an audited update, between reading its rows and changing them: on SQLite its
-/// before-image has been read (nothing has changed yet); on PostgreSQL the read happens in
-/// the same statement as the update.
+/// A chunk of an audited update, between reading its rows and changing them (nothing has
+/// changed yet).
 #[derive(Debug)]
 pub enum ChunkStart<M, Q> {
-    /// The before-image, read and (where the backend can) locked.
+    /// The before-image, read by a statement of its own and (on PostgreSQL) locked: on SQLite,
+    /// and for the chunks after an update's first on PostgreSQL.
     Read(Vec<M>),
-    /// The before-image query, to run with the update.
+    /// The before-image query, to run in the update's own statement: an update's first chunk
+    /// on PostgreSQL.
     Deferred(Q),
 }
 
